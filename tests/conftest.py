@@ -1,0 +1,31 @@
+import pytest
+
+from apps.projects.middleware import SESSION_PROJECT_KEY
+from apps.projects.models import Role
+from tests.projects.factories import MembershipFactory, ProjectFactory
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory(name="Acme Shop")
+
+
+@pytest.fixture
+def member_client(client, project):
+    """`member_client(role)` → a test client logged in as a new member of `project` with `role`."""
+
+    def make(role: str = Role.OWNER, project=project):
+        membership = MembershipFactory(project=project, role=role)
+        client.force_login(membership.user)
+        session = client.session
+        session[SESSION_PROJECT_KEY] = project.public_id
+        session.save()
+        client.membership = membership
+        return client
+
+    return make
+
+
+@pytest.fixture
+def owner_client(member_client):
+    return member_client(Role.OWNER)

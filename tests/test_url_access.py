@@ -1,0 +1,127 @@
+"""Every dashboard URL: login required, no cross-project access, viewers never write.
+
+The URL list comes from the URL conf, so a new URL is covered the moment it is added; a URL with a
+parameter this file does not know fails loudly until an object of that kind is added to `objects`.
+"""
+
+import pytest
+from django.urls import reverse
+
+from apps.jobs.models import Job
+from apps.projects.models import Role
+from apps.projects.services import api_key_create, invitation_create
+from tests.jobs.factories import JobFactory
+from tests.projects.factories import MembershipFactory, ProjectFactory
+from tests.urlcrawl import all_routes
+
+PUBLIC = {"login", "healthz", "invitation_accept"}
+# Logged-in views that are not about the current project's data.
+NOT_PROJECT_SCOPED = {
+    "logout",
+    "password_change",
+    "password_change_done",
+    "projects:create",
+    "projects:switch",
+}
+
+
+def objects(project) -> dict[str, str]:
+    """One object of each kind in `project`, keyed by the URL parameter that names it."""
+    owner = MembershipFactory(project=project, role=Role.OWNER)
+    other = MembershipFactory(project=project, role=Role.MARKETER)
+    invitation, token = invitation_create(
+        project=project, email=f"guest@{project.public_id.lower()}.test", role=Role.VIEWER, by=owner
+    )
+    api_key, _ = api_key_create(project=project, name="key")
+    job = JobFactory(project=project)
+    return {
+        "project_id": project.public_id,
+        "member_id": other.public_id,
+        "invitation_id": invitation.public_id,
+        "key_id": api_key.public_id,
+        "job_id": job.public_id,
+        "token": token,
+    }
+
+
+def url_for(route, values: dict[str, str]) -> str:
+    missing = [k for k in route.kwargs if k not in values]
+    assert not missing, f"{route.name}: add an object for URL parameter(s) {missing} to objects()"
+    return reverse(route.name, kwargs={k: values[k] for k in route.kwargs})
+
+
+def test_public_urls_are_exactly_the_expected_ones():
+    public = {route.name for route in all_routes() if route.is_public}
+    assert public == PUBLIC
+
+
+def test_every_project_view_checks_membership():
+    unguarded = [
+        route.name
+        for route in all_routes()
+        if not route.is_public and route.name not in NOT_PROJECT_SCOPED and route.roles is None
+    ]
+    assert unguarded == [], "decorate these views with @member_required"
+
+
+@pytest.mark.django_db
+def test_anonymous_users_are_sent_to_login_everywhere(client):
+    values = objects(ProjectFactory())
+    for route in all_routes():
+        if route.is_public:
+            continue
+        url = url_for(route, values)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 302, f"{method.upper()} {url} -> {response.status_code}"
+            assert response["Location"].startswith(reverse("login")), url
+
+
+@pytest.mark.django_db
+def test_no_url_shows_or_changes_another_projects_objects(member_client):
+    # given an owner of project A, and objects of project B
+    project_b = ProjectFactory(name="Project B secret name")
+    values_b = objects(project_b)
+    client = member_client(Role.OWNER)
+    jobs_before = Job.objects.count()
+    crawled = 0
+    for route in all_routes():
+        if route.is_public:
+            continue
+        if not route.kwargs:
+            # pages without ids must not mention project B at all
+            response = client.get(reverse(route.name))
+            assert response.status_code in (200, 302, 405), route.name
+            assert b"Project B secret name" not in response.content, route.name
+            continue
+        url = url_for(route, values_b)
+        got, posted = client.get(url), client.post(url, {"role": Role.VIEWER})
+        assert got.status_code in (404, 405), f"GET {url} -> {got.status_code}"
+        assert posted.status_code == 404, f"POST {url} -> {posted.status_code}"
+        crawled += 1
+    # then nothing of B changed and the crawl really visited the id URLs
+    assert crawled >= 7
+    assert project_b.memberships.count() == 2
+    assert project_b.invitations.count() == 1
+    assert project_b.api_keys.filter(revoked_at__isnull=True).count() == 1
+    assert Job.objects.count() == jobs_before
+
+
+@pytest.mark.django_db
+def test_viewers_cannot_write_anywhere(member_client, project):
+    values = objects(project)
+    client = member_client(Role.VIEWER)
+    checked = 0
+    for route in all_routes():
+        if route.is_public or route.roles is None:
+            continue
+        url = url_for(route, values)
+        response = client.post(
+            url, {"role": Role.OWNER, "name": "Hacked", "email": "x@example.com"}
+        )
+        assert response.status_code in (403, 405), f"POST {url} -> {response.status_code}"
+        checked += 1
+    project.refresh_from_db()
+    assert project.name == "Acme Shop"
+    assert not project.memberships.filter(role=Role.OWNER, user__email="x@example.com").exists()
+    assert checked >= 8
