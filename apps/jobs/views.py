@@ -1,9 +1,9 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from apps.core.htmx import render_page_or_partial
+from apps.core.pagination import paginate
 from apps.core.shortcuts import get_for_project_or_404
 from apps.projects.permissions import member_required
 
@@ -16,7 +16,7 @@ PAGE_SIZE = 25
 
 @member_required()
 def jobs(request):
-    page = Paginator(job_list(project=request.project), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(job_list(project=request.project), request.GET.get("page"), PAGE_SIZE)
     context = {"page": page, "polling": any(not job.is_finished for job in page)}
     return render_page_or_partial(request, "jobs/job_list.html", context, partial="results")
 

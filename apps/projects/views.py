@@ -82,15 +82,15 @@ def settings_general(request):
     return render(request, "projects/settings_general.html", {"form": form, "tab": "general"})
 
 
-def _members_context(request, invite_form=None) -> dict:
-    project = request.project
-    return {
+def _render_members(request, invite_form=None):
+    context = {
         "tab": "members",
-        "members": selectors.member_list(project=project),
-        "invitations": selectors.invitation_list_open(project=project),
+        "members": selectors.member_list(project=request.project),
+        "invitations": selectors.invitation_list_open(project=request.project),
         "invite_form": invite_form or InvitationForm(inviter_role=request.membership.role),
         "roles": Role.choices,
     }
+    return render_page_or_partial(request, "projects/members.html", context, partial="members")
 
 
 @member_required(write=Role.ADMIN)
@@ -110,9 +110,7 @@ def members(request):
             else:
                 messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
                 form = None
-    return render_page_or_partial(
-        request, "projects/members.html", _members_context(request, form), partial="members"
-    )
+    return _render_members(request, form)
 
 
 @member_required(write=Role.ADMIN)
@@ -130,9 +128,7 @@ def member_role(request, member_id: str):
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
-    return render_page_or_partial(
-        request, "projects/members.html", _members_context(request), partial="members"
-    )
+    return _render_members(request)
 
 
 @member_required()
@@ -145,17 +141,13 @@ def member_remove(request, member_id: str):
         services.membership_remove(membership=membership, by=request.membership)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return render_page_or_partial(
-            request, "projects/members.html", _members_context(request), partial="members"
-        )
+        return _render_members(request)
     if leaving:
         request.session.pop(SESSION_PROJECT_KEY, None)
         messages.success(request, f"You left {request.project.name}.")
         return _redirect(request, "projects:dashboard")
     messages.success(request, f"{membership.user.email} was removed.")
-    return render_page_or_partial(
-        request, "projects/members.html", _members_context(request), partial="members"
-    )
+    return _render_members(request)
 
 
 @member_required(write=Role.ADMIN)
@@ -164,18 +156,20 @@ def invitation_revoke(request, invitation_id: str):
     invitation = get_for_project_or_404(Invitation, request.project, public_id=invitation_id)
     services.invitation_revoke(invitation=invitation)
     messages.success(request, f"Invitation of {invitation.email} revoked.")
-    return render_page_or_partial(
-        request, "projects/members.html", _members_context(request), partial="members"
-    )
+    return _render_members(request)
 
 
-def _api_keys_context(request, **extra) -> dict:
-    return {
+def _render_api_keys(request, **extra):
+    """The key list; `new_token` in `extra` is the only place a secret is ever shown."""
+    context = {
         "tab": "api_keys",
         "api_keys": selectors.api_key_list(project=request.project),
         "form": ApiKeyForm(),
         **extra,
     }
+    response = render_page_or_partial(request, "projects/api_keys.html", context, partial="keys")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @member_required(read=Role.ADMIN, write=Role.ADMIN)
@@ -192,10 +186,7 @@ def api_keys(request):
             extra = {"new_key": api_key, "new_token": token}
         else:
             extra = {"form": form}
-    context = _api_keys_context(request, **extra)
-    response = render_page_or_partial(request, "projects/api_keys.html", context, partial="keys")
-    response["Cache-Control"] = "no-store"
-    return response
+    return _render_api_keys(request, **extra)
 
 
 @member_required(read=Role.ADMIN, write=Role.ADMIN)
@@ -208,11 +199,7 @@ def api_key_regenerate(request, key_id: str):
         extra = {"new_key": api_key, "new_token": token}
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    response = render_page_or_partial(
-        request, "projects/api_keys.html", _api_keys_context(request, **extra), partial="keys"
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return _render_api_keys(request, **extra)
 
 
 @member_required(read=Role.ADMIN, write=Role.ADMIN)
@@ -221,9 +208,7 @@ def api_key_revoke(request, key_id: str):
     api_key = get_for_project_or_404(ApiKey, request.project, public_id=key_id)
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"Key “{api_key.name}” revoked; requests with it now get 401.")
-    return render_page_or_partial(
-        request, "projects/api_keys.html", _api_keys_context(request), partial="keys"
-    )
+    return _render_api_keys(request)
 
 
 @login_not_required
