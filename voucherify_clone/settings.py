@@ -55,6 +55,12 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.projects",
     "apps.jobs",
+    "apps.metadata",
+    "apps.customers",
+    "apps.products",
+    "apps.orders",
+    "apps.imports",
+    "apps.exports",
     "apps.api",
 ]
 

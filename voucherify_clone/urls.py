@@ -20,5 +20,11 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_accept, name="invitation_accept"),
     path("healthz", healthz, name="healthz"),
     path("jobs/", include("apps.jobs.urls")),
+    path("customers/", include("apps.customers.urls")),
+    path("products/", include("apps.products.urls")),
+    path("orders/", include("apps.orders.urls")),
+    path("imports/", include("apps.imports.urls")),
+    path("exports/", include("apps.exports.urls")),
+    path("settings/metadata/", include("apps.metadata.urls")),
     path("", include("apps.projects.urls")),
 ]

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MetadataConfig(AppConfig):
+    name = "apps.metadata"

@@ -1,0 +1,293 @@
+"""Writes for orders: upsert by id/source_id, items, status events, customer summaries."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Avg,
+    BigIntegerField,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Round
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.core.errors import ApplicationError
+from apps.customers.models import Customer
+from apps.customers.services import customer_resolve
+from apps.metadata.models import Resource
+from apps.metadata.services import schema_for
+from apps.products.models import Product, Sku
+from apps.products.services import product_upsert, sku_upsert
+
+from .models import COUNTED_STATUSES, Order, OrderEvent, OrderItem, OrderStatus
+
+MAX_ITEMS = 500
+
+
+def invalid(message: str, details: str = "") -> ApplicationError:
+    return ApplicationError(message, key="invalid_order", details=details)
+
+
+def _amount(value: Any, field: str, *, required: bool = False) -> int | None:
+    if value is None:
+        if required:
+            raise invalid(f"{field} is required", field)
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"{field} must be an integer number of minor units", field)
+    if value < 0:
+        raise invalid(f"{field} cannot be negative", field)
+    return value
+
+
+def _resolve_item(project, index: int, raw: dict) -> OrderItem:
+    where = f"items[{index}]"
+    if not isinstance(raw, dict):
+        raise invalid(f"{where} must be an object", where)
+    quantity = raw.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise invalid(f"{where}.quantity must be a whole number of at least 1", f"{where}.quantity")
+    price = _amount(raw.get("price"), f"{where}.price")
+    product_data = raw.get("product") if isinstance(raw.get("product"), dict) else {}
+    sku_data = raw.get("sku") if isinstance(raw.get("sku"), dict) else {}
+    related = raw.get("related_object") or ("sku" if (raw.get("sku_id") or sku_data) else "product")
+    if related not in ("product", "sku"):
+        raise invalid(f"{where}.related_object must be product or sku", f"{where}.related_object")
+    product = sku = None
+    product_ref = raw.get("product_id") or product_data.get("id")
+    product_source = product_data.get("source_id") or (
+        raw.get("source_id") if related == "product" else None
+    )
+    if product_ref:
+        product = Product.objects.filter(project=project, public_id=product_ref).first()
+    elif product_source:
+        if product_data.get("override"):
+            fields = {
+                k: product_data[k] for k in ("name", "price", "metadata") if k in product_data
+            }
+            product, _ = product_upsert(project=project, source_id=product_source, data=fields)
+        else:
+            product = Product.objects.filter(project=project, source_id=product_source).first()
+    sku_ref = raw.get("sku_id") or sku_data.get("id")
+    sku_source = sku_data.get("source_id") or (raw.get("source_id") if related == "sku" else None)
+    if sku_ref:
+        sku = (
+            Sku.objects.filter(project=project, public_id=sku_ref).select_related("product").first()
+        )
+    elif sku_source:
+        if sku_data.get("override") and product is not None:
+            fields = {k: sku_data[k] for k in ("sku", "price", "metadata") if k in sku_data}
+            sku, _ = sku_upsert(product=product, source_id=sku_source, data=fields)
+        else:
+            sku = Sku.objects.filter(project=project, source_id=sku_source).first()
+    if sku is not None and product is None:
+        product = sku.product
+    if price is None:
+        stored = sku.price if sku is not None and sku.price is not None else None
+        stored = stored if stored is not None else (product.price if product else None)
+        price = (
+            _amount(sku_data.get("price") or product_data.get("price"), f"{where}.price") or stored
+        )
+    amount = _amount(raw.get("amount"), f"{where}.amount")
+    if amount is None:
+        amount = (price or 0) * quantity
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise invalid(f"{where}.metadata must be an object", f"{where}.metadata")
+    name = (
+        sku_data.get("sku")
+        or product_data.get("name")
+        or (sku.sku if sku else "")
+        or (product.name if product else "")
+    )
+    return OrderItem(
+        position=index,
+        related_object=related,
+        product=product,
+        sku=sku,
+        source_id=str(sku_source or product_source or "")[:255],
+        name=str(name)[:255],
+        quantity=quantity,
+        price=price,
+        amount=amount,
+        discount_amount=_amount(raw.get("discount_amount"), f"{where}.discount_amount") or 0,
+        metadata=metadata,
+    )
+
+
+def _status(value: Any) -> str:
+    if value is None:
+        return OrderStatus.CREATED
+    if value not in OrderStatus.values:
+        raise invalid(f"status must be one of {', '.join(OrderStatus.values)}", "status")
+    return value
+
+
+def order_upsert(
+    *, project, payload: dict, imported: bool = False, now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Create or update an order from Voucherify's order object. Returns (order, created).
+
+    The customer (and referrer) are upserted; products only where an item says `override: true`.
+    Status changes are recorded as OrderEvents and the customer's summary is refreshed, all in
+    one transaction. `imported` marks historical orders, whose events trigger nothing.
+    """
+    now = now or timezone.now()
+    if not isinstance(payload, dict):
+        raise invalid("the order must be an object")
+    raw_items = payload.get("items")
+    if raw_items is not None and not isinstance(raw_items, list):
+        raise invalid("items must be a list", "items")
+    if raw_items and len(raw_items) > MAX_ITEMS:
+        raise invalid(f"an order has at most {MAX_ITEMS} items (got {len(raw_items)})", "items")
+    metadata = payload.get("metadata")
+    if metadata is not None:
+        metadata = schema_for(project=project, resource=Resource.ORDER).check(metadata)
+    created_at = payload.get("created_at")
+    if created_at is not None:
+        created_at = (
+            parse_datetime(str(created_at)) if not isinstance(created_at, datetime) else created_at
+        )
+        if created_at is None:
+            raise invalid("created_at must be an ISO 8601 date and time", "created_at")
+    with transaction.atomic():
+        order, created = _lock_or_new(project, payload)
+        previous_customer_id = order.customer_id
+        previous_status = None if created else order.status
+        if "customer" in payload:
+            order.customer = customer_resolve(project=project, payload=payload["customer"])
+        if "referrer" in payload:
+            order.referrer = customer_resolve(project=project, payload=payload["referrer"])
+        if created or "status" in payload:
+            order.status = _status(payload.get("status"))
+        if metadata is not None:
+            order.metadata = metadata
+        if created_at is not None and created:
+            order.created_at = created_at
+        items = None
+        if raw_items is not None:
+            items = [_resolve_item(project, i, raw) for i, raw in enumerate(raw_items)]
+        _set_amounts(order, payload, items)
+        order.imported = imported if created else order.imported
+        order.save()
+        if items is not None:
+            order.items.all().delete()
+            for item in items:
+                item.order = order
+            OrderItem.objects.bulk_create(items)
+        if created:
+            _event(
+                order, "order.created", imported=imported, now=order.created_at if imported else now
+            )
+        if order.status != previous_status and order.status != OrderStatus.CREATED:
+            _event(order, f"order.{order.status.lower()}", imported=imported, now=now)
+        elif not created and previous_status == order.status:
+            _event(order, "order.updated", imported=imported, now=now)
+        customers_refresh_order_summary(
+            customer_ids={order.customer_id, previous_customer_id} - {None}
+        )
+    return order, created
+
+
+def _lock_or_new(project, payload: dict) -> tuple[Order, bool]:
+    public_id, source_id = payload.get("id"), payload.get("source_id")
+    if source_id is not None and (not isinstance(source_id, str) or len(source_id) > 255):
+        raise invalid("source_id must be text of at most 255 characters", "source_id")
+    orders = Order.objects.select_for_update().filter(project=project)
+    if public_id:
+        order = orders.filter(public_id=public_id).first()
+        if order is None:
+            raise ApplicationError(
+                f"Cannot find order with id {public_id}",
+                key="not_found",
+                code=404,
+                extra={"resource_id": public_id, "resource_type": "order"},
+            )
+        return order, False
+    if source_id:
+        order = orders.filter(source_id=source_id).first()
+        if order is not None:
+            return order, False
+        # Two requests may create the same source_id at once: the unique constraint decides,
+        # and the loser updates the winner's row.
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(project=project, source_id=source_id)
+        except IntegrityError:
+            return orders.get(source_id=source_id), False
+        return order, True
+    return Order(project=project), True
+
+
+def _set_amounts(order: Order, payload: dict, items: list[OrderItem] | None) -> None:
+    amount = _amount(payload.get("amount"), "amount")
+    if items is not None:
+        items_total = sum(item.amount for item in items)
+        order.items_discount_amount = sum(item.discount_amount for item in items)
+        if amount is None:
+            amount = items_total
+    if amount is not None:
+        order.amount = amount
+    if "initial_amount" in payload:
+        order.initial_amount = _amount(payload.get("initial_amount"), "initial_amount")
+    if "discount_amount" in payload:
+        order.discount_amount = _amount(payload.get("discount_amount"), "discount_amount") or 0
+    order.total_discount_amount = order.discount_amount + order.items_discount_amount
+    if order.total_discount_amount > order.amount:
+        raise invalid(
+            f"the discounts ({order.total_discount_amount}) exceed the amount ({order.amount})",
+            "discount_amount",
+        )
+    order.total_amount = order.amount - order.total_discount_amount
+
+
+def _event(order: Order, type: str, *, imported: bool, now: datetime) -> OrderEvent:
+    return OrderEvent.objects.create(
+        project_id=order.project_id,
+        order=order,
+        customer_id=order.customer_id,
+        type=type,
+        imported=imported,
+        created_at=now,
+    )
+
+
+def order_set_status(*, order: Order, status: str, now: datetime | None = None) -> Order:
+    updated, _ = order_upsert(
+        project=order.project, payload={"id": order.public_id, "status": status}, now=now
+    )
+    return updated
+
+
+def customers_refresh_order_summary(*, customer_ids) -> int:
+    """Recompute summary.orders for these customers from their PAID/FULFILLED orders, set-based:
+    one UPDATE with subqueries, never a read-modify-write in Python."""
+    ids = [pk for pk in customer_ids if pk is not None]
+    if not ids:
+        return 0
+    counted = Order.objects.filter(customer=OuterRef("pk"), status__in=COUNTED_STATUSES)
+    totals = counted.order_by().values("customer")
+    last = counted.order_by("-created_at", "-id")
+    zero = Value(0, output_field=IntegerField())
+    return Customer.objects.filter(pk__in=ids).update(
+        orders_total_amount=Coalesce(
+            Subquery(totals.annotate(v=Sum("total_amount")).values("v")), zero
+        ),
+        orders_total_count=Coalesce(Subquery(totals.annotate(v=Count("id")).values("v")), zero),
+        orders_average_amount=Coalesce(
+            Subquery(
+                totals.annotate(v=Cast(Round(Avg("total_amount")), BigIntegerField())).values("v")
+            ),
+            zero,
+        ),
+        orders_last_order_amount=Subquery(last.values("total_amount")[:1]),
+        orders_last_order_date=Subquery(totals.annotate(v=Max("created_at")).values("v")),
+    )
