@@ -1,3 +1,4 @@
+import contextlib
 import re
 
 import django_filters
@@ -6,7 +7,6 @@ from django.db import connection
 from django.db.models import Q
 
 from .models import Customer
-
 
 METADATA_KEY = re.compile(r"[A-Za-z0-9_\-. ]{1,100}")
 
@@ -75,10 +75,8 @@ class CustomerFilter(django_filters.FilterSet):
             return queryset.filter(metadata__has_key=key)
         candidates = [value]
         for cast in (int, float):
-            try:
+            with contextlib.suppress(ValueError):
                 candidates.append(cast(value))
-            except ValueError:
-                pass
         if value.lower() in ("true", "false"):
             candidates.append(value.lower() == "true")
         condition = Q()
