@@ -10,11 +10,14 @@ from django.urls import reverse
 from apps.jobs.models import Job
 from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
+from tests.customers.factories import CustomerFactory
 from tests.jobs.factories import JobFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
 from tests.urlcrawl import all_routes
 
 PUBLIC = {"login", "healthz", "invitation_accept"}
+# URL parameters that name a kind of thing, not an object of one project.
+NON_OBJECT_KWARGS = {"resource"}
 # Logged-in views that are not about the current project's data.
 NOT_PROJECT_SCOPED = {
     "logout",
@@ -34,6 +37,7 @@ def objects(project) -> dict[str, str]:
     )
     api_key, _ = api_key_create(project=project, name="key")
     job = JobFactory(project=project)
+    customer = CustomerFactory(project=project)
     return {
         "project_id": project.public_id,
         "member_id": other.public_id,
@@ -41,6 +45,9 @@ def objects(project) -> dict[str, str]:
         "key_id": api_key.public_id,
         "job_id": job.public_id,
         "token": token,
+        "customer_id": customer.public_id,
+        # not an object: the same value in every project (pages list the current project's data)
+        "resource": "customer",
     }
 
 
@@ -88,9 +95,9 @@ def test_no_url_shows_or_changes_another_projects_objects(member_client):
     for route in all_routes():
         if route.is_public:
             continue
-        if not route.kwargs:
-            # pages without ids must not mention project B at all
-            response = client.get(reverse(route.name))
+        if not set(route.kwargs) - NON_OBJECT_KWARGS:
+            # pages without object ids must not mention project B at all
+            response = client.get(url_for(route, values_b))
             assert response.status_code in (200, 302, 405), route.name
             assert b"Project B secret name" not in response.content, route.name
             continue

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.exports",
     "apps.api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "metadata"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.schema_list, name="list"),
+    path("<str:resource>/", views.schema_edit, name="edit"),
+]

@@ -3,6 +3,9 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.customers.models import Customer, CustomEvent
+from apps.orders.models import Order, OrderEvent
+from apps.products.models import Product, Sku
 from apps.projects.models import ApiKey, Membership, Project, Role
 from apps.projects.services import api_key_verify
 
@@ -71,10 +74,13 @@ def test_create_api_key_errors():
 
 
 def test_seed_demo_is_idempotent_and_prints_a_working_login_and_key(client):
+    models = (Project, Membership, ApiKey, Customer, CustomEvent, Product, Sku, Order, OrderEvent)
     first = run("seed_demo")
-    counts = [model.objects.count() for model in (Project, Membership, ApiKey)]
+    counts = [model.objects.count() for model in models]
     second = run("seed_demo")
-    assert [model.objects.count() for model in (Project, Membership, ApiKey)] == counts
+    assert [model.objects.count() for model in models] == counts
+    assert counts[3:] >= [300, 100, 12, 10, 400, 400]
+    assert Customer.objects.filter(orders_total_count__gt=0).exists()
     assert first == second
     headers = [line for line in first if line.startswith("X-App-")]
     app_id, token = (line.split(": ")[1] for line in headers)

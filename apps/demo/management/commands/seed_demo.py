@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apps.demo.data import seed_project_data
 from apps.projects.management.commands.create_api_key import print_key_headers
 from apps.projects.models import ApiKey, ApiKeyKind, Membership, Project, Role
 from apps.projects.services import (
@@ -48,6 +49,7 @@ class Command(BaseCommand):
                 project=projects[0], user=viewer, defaults={"role": Role.VIEWER}
             )
             api_key, token = self._server_key(projects[0])
+            seed_project_data(projects[0])
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Dashboard: {settings.SITE_URL}/")
