@@ -11,7 +11,9 @@ def customer_list(*, project, filters=None) -> tuple[QuerySet[Customer], Custome
     """
     base = Customer.objects.filter(project=project).order_by("-created_at", "-id")
     filterset = CustomerFilter(filters or None, queryset=base)
-    queryset = filterset.qs if filterset.is_valid() else base.none()
+    # Unbound (no filters): everything; bound but invalid (e.g. a bad date): nothing, the form
+    # shows why.
+    queryset = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()
     return queryset, filterset
 
 

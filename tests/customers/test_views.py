@@ -151,3 +151,11 @@ def test_viewer_cannot_create(member_client):
     assert client.get(reverse("customers:list")).status_code == 200
     assert client.post(reverse("customers:create"), {"name": "x"}).status_code == 403
     assert not Customer.objects.exists()
+
+
+def test_list_without_filters_shows_everyone_and_bad_filters_show_errors(owner_client, project):
+    CustomerFactory(project=project, name="Plain Listing")
+    assert b"Plain Listing" in owner_client.get(reverse("customers:list")).content
+    response = owner_client.get(reverse("customers:list"), {"created_after": "not-a-date"})
+    assert b"Plain Listing" not in response.content
+    assert b"Enter a valid date" in response.content
