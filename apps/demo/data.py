@@ -3,6 +3,7 @@ events. Everything is keyed by source_id and written through upserts, so running
 changes nothing."""
 
 import random
+import unicodedata
 from datetime import timedelta
 
 from django.db import transaction
@@ -80,6 +81,11 @@ CATALOG = [
 STATUSES = ["PAID"] * 6 + ["FULFILLED"] * 3 + ["CREATED", "CANCELED"]
 
 
+def ascii_email(local: str) -> str:
+    plain = unicodedata.normalize("NFKD", local).encode("ascii", "ignore").decode()
+    return f"{plain.lower()}@example.com"
+
+
 def seed_catalog(project) -> list[Product]:
     metadata_schema_save(
         project=project,
@@ -150,7 +156,7 @@ def seed_customers(project, count: int = 300) -> None:
             project=project,
             source_id=source_id,
             name=f"{first} {last}",
-            email=f"{first}.{last}.{index}@example.com".lower() if rng.random() > 0.05 else "",
+            email=ascii_email(f"{first}.{last}.{index}") if rng.random() > 0.05 else "",
             phone=f"+48 600 {index:03d} {rng.randint(100, 999)}" if rng.random() > 0.4 else "",
             birthdate=(now - timedelta(days=rng.randint(18 * 365, 70 * 365))).date(),
             address_city=city,
