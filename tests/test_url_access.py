@@ -12,6 +12,8 @@ from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
 from tests.customers.factories import CustomerFactory
 from tests.jobs.factories import JobFactory
+from tests.orders.factories import OrderFactory
+from tests.products.factories import ProductCollectionFactory, ProductFactory, SkuFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
 from tests.urlcrawl import all_routes
 
@@ -37,6 +39,10 @@ def objects(project) -> dict[str, str]:
     )
     api_key, _ = api_key_create(project=project, name="key")
     job = JobFactory(project=project)
+    product = ProductFactory(project=project)
+    sku = SkuFactory(product=product)
+    collection = ProductCollectionFactory(project=project)
+    order = OrderFactory(customer__project=project)
     customer = CustomerFactory(project=project)
     return {
         "project_id": project.public_id,
@@ -44,6 +50,10 @@ def objects(project) -> dict[str, str]:
         "invitation_id": invitation.public_id,
         "key_id": api_key.public_id,
         "job_id": job.public_id,
+        "product_id": product.public_id,
+        "sku_id": sku.public_id,
+        "collection_id": collection.public_id,
+        "order_id": order.public_id,
         "token": token,
         "customer_id": customer.public_id,
         # not an object: the same value in every project (pages list the current project's data)

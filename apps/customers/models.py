@@ -1,5 +1,6 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from apps.core.models import MetadataModel, ProjectScopedModel, PublicIdField
 
@@ -53,8 +54,9 @@ class Customer(ProjectScopedModel, MetadataModel):
         indexes = [
             models.Index(fields=["project", "-created_at", "-id"], name="customer_recent"),
             models.Index(fields=["project", "email"], name="customer_email"),
-            models.Index(fields=["project", "address_city"], name="customer_city"),
-            models.Index(fields=["project", "address_country"], name="customer_country"),
+            # the list filters use iexact, which compiles to UPPER(col) = UPPER(%s)
+            models.Index(F("project"), Upper("address_city"), name="customer_city_upper"),
+            models.Index(F("project"), Upper("address_country"), name="customer_country_upper"),
         ]
         ordering = ["-created_at", "-id"]
 

@@ -159,3 +159,30 @@ def test_list_without_filters_shows_everyone_and_bad_filters_show_errors(owner_c
     response = owner_client.get(reverse("customers:list"), {"created_after": "not-a-date"})
     assert b"Plain Listing" not in response.content
     assert b"Enter a valid date" in response.content
+
+
+def test_created_range_uses_the_project_days(owner_client, project):
+    import datetime as dt
+
+    project.time_zone = "America/New_York"
+    project.save()
+    # 2026-03-02 02:00 UTC is still March 1st in New York
+    CustomerFactory(
+        project=project,
+        name="Late March First",
+        created_at=dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC),
+    )
+    CustomerFactory(
+        project=project, name="March Second", created_at=dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC)
+    )
+    content = owner_client.get(
+        reverse("customers:list"), {"created_after": "2026-03-01", "created_before": "2026-03-01"}
+    ).content
+    assert b"Late March First" in content and b"March Second" not in content
+
+
+def test_short_search_matches_source_id_only(owner_client, project):
+    CustomerFactory(project=project, source_id="ab", name="Exact Id")
+    CustomerFactory(project=project, source_id="zz", name="Gabby")
+    content = owner_client.get(reverse("customers:list"), {"q": "ab"}).content
+    assert b"Exact Id" in content and b"Gabby" not in content

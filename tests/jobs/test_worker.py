@@ -16,7 +16,9 @@ def test_a_real_worker_runs_the_ping_job(project, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["interactive"]
+        ):
             job = ping_start(project=project)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:

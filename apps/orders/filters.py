@@ -1,0 +1,52 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from apps.products.filters import MoneyFilter
+
+from .models import Order, OrderStatus
+
+
+class OrderFilter(django_filters.FilterSet):
+    """The order list's filters; the export uses the same FilterSet."""
+
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices, empty_label="Any status")
+    created_after = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Created from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label="Created until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    customer = django_filters.CharFilter(
+        method="filter_customer",
+        label="Customer",
+        widget=forms.TextInput(attrs={"placeholder": "Source id or email", "type": "search"}),
+    )
+    amount_min = MoneyFilter(field_name="amount", lookup_expr="gte", label="Amount from")
+    amount_max = MoneyFilter(field_name="amount", lookup_expr="lte", label="Amount up to")
+
+    class Meta:
+        model = Order
+        fields = []
+
+    def __init__(self, data=None, *args, project=None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        if project is not None:
+            for name in ("amount_min", "amount_max"):
+                self.filters[name].extra["currency"] = project.currency
+
+    def filter_customer(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(customer__source_id=value)
+            | Q(customer__email__iexact=value)
+            | Q(customer__public_id=value)
+        )
