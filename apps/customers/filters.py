@@ -1,12 +1,12 @@
 import contextlib
-import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Q
+
+from apps.core.filters import DayBoundaryFilter, project_zone
 
 from .models import Customer
 
@@ -23,16 +23,8 @@ class CustomerFilter(django_filters.FilterSet):
     country = django_filters.CharFilter(
         field_name="address_country", lookup_expr="iexact", label="Country"
     )
-    created_after = django_filters.DateFilter(
-        method="filter_created_after",
-        label="Created from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    created_before = django_filters.DateFilter(
-        method="filter_created_before",
-        label="Created until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    created_after = DayBoundaryFilter(field_name="created_at", label="Created from")
+    created_before = DayBoundaryFilter(field_name="created_at", until=True, label="Created until")
     has_email = django_filters.BooleanFilter(
         method="filter_has_email",
         label="Has email",
@@ -45,19 +37,9 @@ class CustomerFilter(django_filters.FilterSet):
         model = Customer
         fields = []
 
-    def __init__(self, *args, time_zone: str = "UTC", **kwargs):
+    def __init__(self, *args, project=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.zone = ZoneInfo(time_zone)
-
-    def _start_of(self, day: dt.date) -> dt.datetime:
-        # Days are the project's days; comparing the timestamp itself keeps the index usable.
-        return dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
-
-    def filter_created_after(self, queryset, name, value):
-        return queryset.filter(created_at__gte=self._start_of(value))
-
-    def filter_created_before(self, queryset, name, value):
-        return queryset.filter(created_at__lt=self._start_of(value + dt.timedelta(days=1)))
+        self.zone = project_zone(project)
 
     def search(self, queryset, name, value):
         value = value.strip()

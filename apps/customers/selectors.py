@@ -10,7 +10,7 @@ def customer_list(*, project, filters=None) -> tuple[QuerySet[Customer], Custome
     Returns the queryset and the bound FilterSet (its form renders the filter bar).
     """
     base = Customer.objects.filter(project=project).order_by("-created_at", "-id")
-    filterset = CustomerFilter(filters or None, queryset=base, time_zone=project.time_zone)
+    filterset = CustomerFilter(filters or None, queryset=base, project=project)
     # Unbound (no filters): everything; bound but invalid (e.g. a bad date): nothing, the form
     # shows why.
     queryset = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()

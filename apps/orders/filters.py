@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from apps.core.filters import DayBoundaryFilter, project_zone
 from apps.products.filters import MoneyFilter
 
 from .models import Order, OrderStatus
@@ -11,18 +12,8 @@ class OrderFilter(django_filters.FilterSet):
     """The order list's filters; the export uses the same FilterSet."""
 
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices, empty_label="Any status")
-    created_after = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="Created from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    created_before = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
-        label="Created until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    created_after = DayBoundaryFilter(field_name="created_at", label="Created from")
+    created_before = DayBoundaryFilter(field_name="created_at", until=True, label="Created until")
     customer = django_filters.CharFilter(
         method="filter_customer",
         label="Customer",
@@ -37,6 +28,7 @@ class OrderFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, project=None, **kwargs):
         super().__init__(data, *args, **kwargs)
+        self.zone = project_zone(project)
         if project is not None:
             for name in ("amount_min", "amount_max"):
                 self.filters[name].extra["currency"] = project.currency
