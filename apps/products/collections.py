@@ -156,6 +156,13 @@ def rows_to_filter(builder: Builder, *, fields, currency: str) -> dict:
     return result
 
 
+def _reading(name: str, operator: str) -> str:
+    """ "Price is more than", not "price $more_than", in messages for people."""
+    spec = PRODUCT_FIELDS.get(name)
+    label = spec.label if spec is not None else name
+    return f"{label} {OPERATOR_LABELS.get(operator, operator)}"
+
+
 def _row_value(row: FilterRow, spec: FieldSpec, name: str, currency: str):
     if row.operator in VALUELESS:
         return []
@@ -163,7 +170,7 @@ def _row_value(row: FilterRow, spec: FieldSpec, name: str, currency: str):
     if row.operator in LISTS:
         texts = [text.strip() for text in row.value.split(",") if text.strip()]
     elif not texts[0]:
-        raise FilterError(f"{name} {row.operator}: enter a value", field=name)
+        raise FilterError(f"{_reading(name, row.operator)}: enter a value", field=name)
     values = [_typed(text, spec, name, row.operator, currency) for text in texts]
     return values
 
@@ -173,14 +180,16 @@ def _typed(text: str, spec: FieldSpec, name: str, operator: str, currency: str):
         try:
             return parse_money(text, currency)
         except MoneyParseError as exc:
-            raise FilterError(f"{name} {operator}: {exc}", field=name) from exc
+            raise FilterError(f"{_reading(name, operator)}: {exc}", field=name) from exc
     if spec.type == "number":
         try:
             number = decimal.Decimal(text)
         except decimal.InvalidOperation:
-            raise FilterError(f"{name} {operator}: “{text}” is not a number", field=name) from None
+            raise FilterError(
+                f"{_reading(name, operator)}: “{text}” is not a number", field=name
+            ) from None
         if not number.is_finite():
-            raise FilterError(f"{name} {operator}: “{text}” is not a number", field=name)
+            raise FilterError(f"{_reading(name, operator)}: “{text}” is not a number", field=name)
         return int(number) if number == number.to_integral_value() else float(number)
     if spec.type == "boolean":
         lowered = text.lower()
@@ -188,7 +197,7 @@ def _typed(text: str, spec: FieldSpec, name: str, operator: str, currency: str):
             return True
         if lowered in ("false", "no"):
             return False
-        raise FilterError(f"{name} {operator}: choose true or false", field=name)
+        raise FilterError(f"{_reading(name, operator)}: choose true or false", field=name)
     return text
 
 

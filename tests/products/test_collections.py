@@ -260,7 +260,7 @@ def test_invalid_rows_get_their_own_error(project):
         rows_to_filter(builder, fields=fields, currency="USD")
     errors = [row.error for row in builder.rows]
     assert "at most 2 decimal places" in errors[0]
-    assert errors[1] == "name $is: enter a value"
+    assert errors[1] == "Name is: enter a value"
     assert "expects a date and time" in errors[2]
     assert "metadata key is 1 to 100" in errors[3]
     assert errors[4] == ""
