@@ -1,7 +1,8 @@
 """Benchmark: a 1,000,000-row customer CSV imported through the dashboard's import services.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/vc_imports_bench \\
-        .venv/bin/python bench/import_customers.py [--rows N] [--batch-size N] [--profile]
+        .venv/bin/python bench/import_customers.py [--rows N] [--writers N] [--batch-size N]
+            [--lean-table] [--skip-reader] [--keep-files]
 
 What it does, on a dedicated PostgreSQL database (created and migrated if missing; its name
 must contain "bench" because the bench truncates its tables):
@@ -12,8 +13,13 @@ must contain "bench" because the bench truncates its tables):
 3. runs the same calls as the dashboard: `import_create` (upload checks), `import_set_mapping`,
    `import_start_dry_run` and `import_confirm`, with Celery eager so the `bulk.` tasks run in
    this process exactly as a worker would run them;
-4. prints rows/s for the dry run, the import and end to end, and the peak RSS of the process;
-5. times a raw `COPY` of the same file into a bare table (no indexes) and prints the ratio.
+4. prints rows/s for the dry run, the import and end to end, the time the writer connections
+   spent in COPY and in the upsert, and the peak RSS of the process;
+5. times parsing + validation alone (in a forked child, so its memory does not count) and a raw
+   `COPY` of the same file into a bare table (no indexes), and prints the ratios.
+
+`--lean-table` is a diagnostic: it drops the customers table's secondary indexes for the run and
+re-creates them afterwards, to show what their maintenance costs.
 
 Figures are printed, not asserted; see bench/README.md for results on the 2-core dev machine.
 """
@@ -24,8 +30,10 @@ import csv
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -212,44 +220,110 @@ def raw_copy(path: Path) -> float:
 
 
 def reader_only(imp) -> tuple[float, int]:
-    """Parse and validate the whole file in this process without any database work."""
+    """Parse and validate the whole file without any database work, in a forked child process
+    (so its memory does not count in this process's peak)."""
+    import multiprocessing
+
     from apps.imports.services import open_records
     from apps.imports.services.pipeline import read_batches
     from apps.imports.services.plans import plan_for
 
-    plan = plan_for(imp)
-    started = time.perf_counter()
-    handle, records = open_records(imp)
-    rows = 0
-    try:
-        for batch in read_batches(records, plan):
-            rows += batch.records
-    finally:
+    plan = plan_for(imp)  # reads the metadata schema here, not in the child
+    parent, child = multiprocessing.Pipe()
+
+    def run() -> None:
+        started = time.perf_counter()
+        handle, records = open_records(imp)
+        rows = sum(batch.records for batch in read_batches(records, plan))
         handle.close()
-    return time.perf_counter() - started, rows
+        child.send((time.perf_counter() - started, rows))
+
+    process = multiprocessing.get_context("fork").Process(target=run)
+    process.start()
+    result = parent.recv()
+    process.join()
+    return result
+
+
+KEEP_INDEXES = (
+    "customers_customer_pkey",
+    "customer_unique_source_id",
+    "customers_customer_public_id_key",
+)
+
+
+@contextlib.contextmanager
+def lean_customer_table():
+    """Diagnostic (--lean-table): drop the customers table's secondary indexes for the run and
+    put them back after, to show what their maintenance costs. Bench database only."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'customers_customer' "
+            "AND indexname <> ALL(%s)",
+            [list(KEEP_INDEXES)],
+        )
+        dropped = cursor.fetchall()
+        for name, _ in dropped:
+            cursor.execute(f'DROP INDEX "{name}"')
+    print(f"dropped {len(dropped)} secondary indexes: {', '.join(n for n, _ in dropped)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for _, definition in dropped:
+                cursor.execute(definition)
+        print(f"re-created {len(dropped)} indexes")
+
+
+class Stopwatch:
+    """Time spent in a method, summed over the writer threads."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def wrap(self, owner, name: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.seconds[name] = self.seconds.get(name, 0) + time.perf_counter() - started
+
+        setattr(owner, name, timed)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--profile", action="store_true", help="cProfile the import (main thread)")
+    parser.add_argument("--writers", type=int, default=None, help="parallel writer connections")
     parser.add_argument("--skip-reader", action="store_true", help="skip the parse-only timing")
+    parser.add_argument("--keep-files", action="store_true", help="keep the CSV and media folder")
+    parser.add_argument(
+        "--lean-table",
+        action="store_true",
+        help="diagnostic: run without the customers table's secondary indexes (restored after)",
+    )
     args = parser.parse_args()
     url = database_url()
     ensure_database(url)
     workdir = Path(tempfile.mkdtemp(prefix="vc-import-bench-"))
     setup_django(url, str(workdir / "media"))
 
-    from django.core.files import File
     from django.core.management import call_command
 
     from apps.imports import services
-    from apps.imports.models import Import, ImportStatus
 
     if args.batch_size:
         services.BATCH_SIZE = args.batch_size
-        services.pipeline.BATCH_SIZE = args.batch_size
+    if args.writers:
+        services.WRITER_THREADS = args.writers
     call_command("migrate", verbosity=0)
     rows = args.rows
     print(f"database: {urlsplit(url).path.lstrip('/')}  rows: {rows:,}  workdir: {workdir}")
@@ -261,10 +335,25 @@ def main() -> None:
     print(f"generated CSV: {path.stat().st_size / 1e6:.0f} MB in {elapsed:.1f} s")
 
     project = reset("Import bench")
+    try:
+        with lean_customer_table() if args.lean_table else contextlib.nullcontext():
+            measure(args, rows, path, project)
+    finally:
+        if not args.keep_files:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(args, rows: int, path: Path, project) -> None:
+    from django.core.files import File
+
+    from apps.imports import services
+    from apps.imports.models import Import, ImportStatus
+    from apps.imports.services.writers import SqlUpsertWriter
+
     elapsed = preload(project, rows)
     print(
-        f"pre-loaded {(rows + 1) // 2:,} existing customers by COPY into customers_customer "
-        f"(all its indexes): {elapsed:.1f} s, {(rows + 1) // 2 / elapsed:,.0f} rows/s"
+        f"pre-loaded {(rows + 1) // 2:,} existing customers by a plain COPY into "
+        f"customers_customer: {elapsed:.1f} s, {(rows + 1) // 2 / elapsed:,.0f} rows/s"
     )
 
     # -- the measured part: what the dashboard does, Celery tasks run eagerly in-process --
@@ -280,16 +369,11 @@ def main() -> None:
     t_dry = time.perf_counter() - t1
     if imp.status != ImportStatus.VALIDATED:
         refuse(f"the dry run ended {imp.status}: {imp.error}")
+    watch = Stopwatch()
+    watch.wrap(SqlUpsertWriter, "_stage")
+    watch.wrap(SqlUpsertWriter, "apply")
     t2 = time.perf_counter()
-    if args.profile:
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        profiler.enable()
     imp = services.import_confirm(imp=imp)
-    if args.profile:
-        profiler.disable()
     t_apply = time.perf_counter() - t2
     total = t_upload + t_dry + t_apply
     imp = Import.objects.get(pk=imp.pk)
@@ -306,11 +390,14 @@ def main() -> None:
     line("dry run (validate + stage + compare):", t_dry)
     line("import (validate + COPY + upsert; the Celery job):", t_apply)
     line("end to end (upload + dry run + import):", total)
+    stage = watch.seconds.get("_stage", 0)
+    upsert = watch.seconds.get("apply", 0) - stage
+    writers = services._writer_threads(imp.line_count, services.BATCH_SIZE)
+    print(
+        f"  inside the import, summed over {writers} writer connection(s): "
+        f"COPY into staging {stage:.1f} s, INSERT … ON CONFLICT {upsert:.1f} s"
+    )
     print(f"peak RSS of this process: {peak:.0f} MB")
-
-    if args.profile:
-        stats = pstats.Stats(profiler).sort_stats("cumulative")
-        stats.print_stats(25)
 
     if not args.skip_reader:
         elapsed, read = reader_only(imp)

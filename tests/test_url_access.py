@@ -11,6 +11,7 @@ from apps.jobs.models import Job
 from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
 from tests.customers.factories import CustomerFactory
+from tests.imports.factories import ImportFactory
 from tests.jobs.factories import JobFactory
 from tests.orders.factories import OrderFactory
 from tests.products.factories import ProductCollectionFactory, ProductFactory, SkuFactory
@@ -50,6 +51,7 @@ def objects(project) -> dict[str, str]:
         "invitation_id": invitation.public_id,
         "key_id": api_key.public_id,
         "job_id": job.public_id,
+        "import_id": ImportFactory(project=project).public_id,
         "product_id": product.public_id,
         "sku_id": sku.public_id,
         "collection_id": collection.public_id,

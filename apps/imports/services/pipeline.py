@@ -1,0 +1,127 @@
+"""Streaming a file through a plan in batches.
+
+A reader thread parses and validates rows (plain Python, no database) and hands finished
+batches over a one-slot queue; the calling thread checks and writes them. PostgreSQL works on a
+batch while Python prepares the next one, and at most three batches are in memory at once.
+"""
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+
+from .plans import Batch, Plan
+
+BATCH_SIZE = 20_000
+_END = object()
+
+
+class ReaderFailed(Exception):
+    pass
+
+
+def read_batches(
+    records: Iterable[tuple[int, list[str]]],
+    plan: Plan,
+    *,
+    batch_size: int = BATCH_SIZE,
+    encode=None,
+) -> Iterator[Batch]:
+    """Validate every row; a source_id seen before is a duplicate naming the earlier line.
+
+    `encode` turns a valid row into what the writer loads (e.g. a ready COPY line), here in the
+    reader thread, which also keeps a batch small in memory.
+    """
+    width = plan.width
+    encode = encode or (lambda row: row)
+    clean = plan.clean
+    check_value = plan.check_value
+    seen: dict[str, int] = {}
+    number = 0
+    batch = None
+    for line, cells in records:
+        if batch is None:
+            number += 1
+            batch = Batch(number=number, first_line=line)
+        if len(cells) != width:
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line
+            batch.records += 1
+            batch.last_line = line
+            batch.invalid.add(line)
+            if len(cells) > width:
+                extra = ", ".join(cells[width:])[:200]
+                message = f"has {len(cells)} cells but the header has {width} (extra: {extra})"
+            else:
+                message = f"has {len(cells)} cells but the header has {width}"
+            batch.issues.append((line, "", message))
+        elif not any(cells):
+            continue  # a row of empty cells (spreadsheets leave these behind)
+        else:
+            batch.records += 1
+            batch.last_line = line
+            row, problems, source_id = clean(cells)
+            if source_id:
+                first = seen.setdefault(source_id, line)
+                if first != line:
+                    problems.append(
+                        (
+                            plan.source_column,
+                            f"duplicate source_id “{source_id}”: line {first} has it too",
+                        )
+                    )
+                    row = None
+            if problems:
+                batch.invalid.add(line)
+                problems.sort(key=plan.column_position)  # in the file's column order
+                batch.issues.extend((line, column, message) for column, message in problems)
+            else:
+                batch.rows.append(encode(row))
+                batch.keys.append(source_id)
+                batch.lines.append(line)
+                batch.checks.append(check_value(cells))
+        if batch.records >= batch_size:
+            yield batch
+            batch = None
+    if batch is not None and batch.records:
+        yield batch
+
+
+def prefetch(batches: Iterator[Batch], *, depth: int = 1) -> Iterator[Batch]:
+    """Run the `batches` generator in a thread, `depth` batches ahead of the consumer."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        slots.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = _END
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            item = ReaderFailed(exc)
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="imports-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _END:
+                return
+            if isinstance(item, ReaderFailed):
+                raise item.args[0]
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
