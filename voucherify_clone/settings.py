@@ -181,6 +181,7 @@ CELERY_TASK_ROUTES = {"bulk.*": {"queue": "bulk"}}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "jobs.reap_stale": {"task": "jobs.reap_stale", "schedule": crontab(minute="*/10")},
+    "imports.reap_stale": {"task": "imports.reap_stale", "schedule": crontab(minute="1-59/10")},
 }
 
 LOGGING = {

@@ -21,3 +21,8 @@ def import_dry_run_task(import_id: int) -> None:
 def import_apply_task(import_id: int) -> None:
     # Re-delivered or retried, it resumes after the last committed batch.
     services.import_apply(import_id=import_id)
+
+
+@shared_task(name="imports.reap_stale")
+def imports_reap_stale_task() -> int:
+    return services.imports_reap_stale()

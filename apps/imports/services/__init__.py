@@ -476,3 +476,17 @@ def _write_rejected(imp: Import, phase: str) -> str:
         out.seek(0)
         name = imp._meta.get_field("rejected_file").generate_filename(imp, "rejected.csv")
         return storage.save(name, File(out))
+
+
+def imports_reap_stale() -> int:
+    """Fail imports whose job the jobs reaper failed (its worker died), so the page stops
+    showing them as running. Beat runs this after `jobs.reap_stale`."""
+    from apps.jobs.models import JobStatus
+
+    running = Import.objects.filter(status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING])
+    dead = running.filter(job__status=JobStatus.FAILED) | running.filter(
+        dry_run_job__status=JobStatus.FAILED, status=ImportStatus.VALIDATING
+    )
+    return Import.objects.filter(pk__in=dead.values("pk")).update(
+        status=ImportStatus.FAILED, error="The worker stopped; start the import again."
+    )
