@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.products",
     "apps.orders",
+    "apps.segments",
     "apps.imports",
     "apps.exports",
     "apps.api",

@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from apps.core.errors import ApplicationError
+from apps.core.hooks import customers_changed
 from apps.metadata.models import Resource
 from apps.metadata.services import Schema, schema_for
 
@@ -127,6 +128,7 @@ def customer_create(*, project, data: dict, source_id: str | None = None) -> Cus
             key="duplicate_found",
             code=409,
         ) from exc
+    customers_changed(project.pk, [customer.pk])
     return customer
 
 
@@ -155,6 +157,7 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
             key="duplicate_found",
             code=409,
         ) from exc
+    customers_changed(customer.project_id, [customer.pk])
     return customer
 
 
@@ -173,9 +176,9 @@ def customer_upsert(*, project, source_id: str, data: dict) -> tuple[Customer, b
     if existing is None:
         try:
             with transaction.atomic():
-                return Customer.objects.create(
-                    project=project, source_id=source_id, **cleaned
-                ), True
+                created = Customer.objects.create(project=project, source_id=source_id, **cleaned)
+            customers_changed(project.pk, [created.pk])
+            return created, True
         except IntegrityError:
             existing = Customer.objects.get(project=project, source_id=source_id)
     changed = [field for field, value in cleaned.items() if getattr(existing, field) != value]
@@ -183,6 +186,7 @@ def customer_upsert(*, project, source_id: str, data: dict) -> tuple[Customer, b
         for field in changed:
             setattr(existing, field, cleaned[field])
         existing.save(update_fields=[*changed, "updated_at"])
+        customers_changed(project.pk, [existing.pk])
     return existing, False
 
 
@@ -250,6 +254,8 @@ def custom_event_track(
         )
     with transaction.atomic():
         resolved = customer_resolve(project=project, payload=customer)
-        return CustomEvent.objects.create(
+        event = CustomEvent.objects.create(
             project=project, name=name, customer=resolved, metadata=metadata or {}
         )
+        customers_changed(project.pk, [resolved.pk])
+        return event

@@ -38,6 +38,12 @@ def customer_detail(request, customer_id: str):
         "customer": customer,
         "timeline": customer_timeline(customer=customer),
         "recent_orders": customer.orders.order_by("-created_at")[:10],
+        # the reverse relation: customers never import the segments app above them
+        "segment_names": list(
+            customer.segment_memberships.order_by("segment__name").values_list(
+                "segment__name", flat=True
+            )
+        ),
     }
     return render(request, "customers/customer_detail.html", context)
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
+from apps.core.hooks import customers_changed
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
 from apps.metadata.models import Resource
@@ -194,6 +195,7 @@ def order_upsert(
         customers_refresh_order_summary(
             customer_ids={order.customer_id, previous_customer_id} - {None}
         )
+        customers_changed(project.pk, [order.customer_id, previous_customer_id])
     return order, created
 
 

@@ -27,6 +27,7 @@ from django.utils.text import get_valid_filename
 
 from apps.core.csv import safe_row
 from apps.core.errors import ApplicationError
+from apps.core.hooks import customers_bulk_changed
 from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 
 from .. import parsing
@@ -266,6 +267,10 @@ def import_apply(*, import_id: int, batch_size: int | None = None) -> None:
     )
     if job_id:
         job_finish(job_id=job_id, result=totals)
+    if imp.kind in (ImportKind.CUSTOMERS, ImportKind.ORDERS) and (
+        totals.get("new") or totals.get("updated")
+    ):
+        customers_bulk_changed(imp.project_id)  # segments recompute once, not per row
 
 
 # --- the shared loop --------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""Customer-change notifications that point upwards without importing upwards.
+
+Lower apps (customers, orders, imports) call `customers_changed(project_id, ids)` after they
+write; higher apps (segments now, distributions later) subscribe in their AppConfig.ready().
+Subscribers run after the transaction commits, and only if it commits.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.db import transaction
+
+_subscribers: list[Callable[[int, list[int]], None]] = []
+_bulk_subscribers: list[Callable[[int], None]] = []
+
+
+def on_customers_changed(callback: Callable[[int, list[int]], None]) -> None:
+    if callback not in _subscribers:
+        _subscribers.append(callback)
+
+
+def customers_changed(project_id: int, customer_ids: Iterable[int | None]) -> None:
+    ids = sorted({pk for pk in customer_ids if pk is not None})
+    if not ids:
+        return
+    for callback in _subscribers:
+        transaction.on_commit(lambda callback=callback: callback(project_id, ids))
+
+
+def on_customers_bulk_changed(callback: Callable[[int], None]) -> None:
+    if callback not in _bulk_subscribers:
+        _bulk_subscribers.append(callback)
+
+
+def customers_bulk_changed(project_id: int) -> None:
+    """Many customers of a project changed at once (an import): subscribers recompute in bulk."""
+    for callback in _bulk_subscribers:
+        transaction.on_commit(lambda callback=callback: callback(project_id))

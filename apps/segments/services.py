@@ -1,0 +1,297 @@
+"""Writes for segments: create, recompute set-based, re-evaluate changed customers."""
+
+# ruff: noqa: S608 -- the diff SQL interpolates table names from model meta and Django's own
+# compiled subquery; every value is a bound parameter.
+
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, F
+from django.utils import timezone
+
+from apps.core.conditions import FilterError, compile_filter
+from apps.core.errors import ApplicationError
+from apps.customers.models import Customer
+from apps.jobs.services import job_create, job_fail, job_finish, job_start
+
+from .fields import customer_fields
+from .models import Segment, SegmentEvent, SegmentEventType, SegmentMember, SegmentType, SyncStatus
+
+
+def segment_filter_q(segment: Segment, fields=None):
+    return compile_filter(segment.filter or {}, fields or customer_fields(segment.project))
+
+
+def _check_filter(project, filter_json) -> None:
+    try:
+        compile_filter(filter_json or {}, customer_fields(project))
+    except FilterError as exc:
+        raise ApplicationError(exc.message, key="invalid_payload", details=exc.field) from exc
+
+
+def segment_create(
+    *, project, name: str, type: str, filter: dict | None = None, customer_ids=None
+) -> Segment:
+    """Create a segment. Filter segments are computed by a bulk job after commit; static ones
+    get their members now (`customer_ids` are public ids or source_ids of this project)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("A segment needs a name.", details="name")
+    if type not in SegmentType.values:
+        raise ApplicationError(
+            f"type must be one of {', '.join(SegmentType.values)}", details="type"
+        )
+    if Segment.objects.filter(project=project, name=name).exists():
+        raise ApplicationError(f"A segment named “{name}” exists.", key="duplicate_found", code=409)
+    if type == SegmentType.STATIC:
+        if filter:
+            raise ApplicationError("A static segment has members, not a filter.", details="filter")
+    else:
+        if not isinstance(filter, dict):
+            raise ApplicationError("An auto-update segment needs a filter.", details="filter")
+        _check_filter(project, filter)
+    with transaction.atomic():
+        segment = Segment.objects.create(
+            project=project,
+            name=name,
+            type=type,
+            filter=filter if type != SegmentType.STATIC else None,
+            initial_sync_status=SyncStatus.DONE
+            if type == SegmentType.STATIC
+            else SyncStatus.IN_PROGRESS,
+        )
+        if type == SegmentType.STATIC:
+            segment_add_members(segment=segment, refs=customer_ids or [])
+        else:
+            segment_recompute_start(segment=segment)
+    return segment
+
+
+def segment_add_members(*, segment: Segment, refs, now: datetime | None = None) -> list[str]:
+    """Add customers (public ids or source_ids) to a static segment; returns the unknown refs."""
+    if segment.type != SegmentType.STATIC:
+        raise ApplicationError("Only static segments take members by hand.")
+    refs = [str(ref).strip() for ref in refs if str(ref).strip()]
+    now = now or timezone.now()
+    found = dict(
+        Customer.objects.filter(project=segment.project, public_id__in=refs).values_list(
+            "public_id", "pk"
+        )
+    )
+    found.update(
+        Customer.objects.filter(project=segment.project, source_id__in=refs).values_list(
+            "source_id", "pk"
+        )
+    )
+    SegmentMember.objects.bulk_create(
+        [
+            SegmentMember(segment=segment, customer_id=pk, created_at=now)
+            for pk in set(found.values())
+        ],
+        ignore_conflicts=True,
+        batch_size=5000,
+    )
+    _refresh_size(segment, now)
+    return [ref for ref in refs if ref not in found]
+
+
+def _refresh_size(segment: Segment, now: datetime) -> None:
+    Segment.objects.filter(pk=segment.pk).update(
+        size=SegmentMember.objects.filter(segment=segment).count(), computed_at=now, updated_at=now
+    )
+
+
+def _add_to_size(segment_id: int, delta: int, now: datetime) -> None:
+    # Exact: the delta counts rows this transaction really inserted or deleted.
+    Segment.objects.filter(pk=segment_id).update(
+        size=F("size") + delta, computed_at=now, updated_at=now
+    )
+
+
+def segment_recompute_start(*, segment: Segment, created_by=None):
+    from .tasks import segment_recompute_task
+
+    job = job_create(
+        project=segment.project,
+        type="segment.recompute",
+        created_by=created_by,
+        params={"segment": segment.public_id},
+    )
+    segment_recompute_task.delay_on_commit(segment.pk, job.pk)
+    return job
+
+
+def segment_recompute(
+    *, segment_id: int, job_id: int | None = None, now: datetime | None = None
+) -> dict:
+    """Bring membership in line with the filter in two statements: insert who entered and delete
+    who left, each returning the customers it touched, then write their events."""
+    now = now or timezone.now()
+    if job_id is not None and not job_start(job_id=job_id):
+        return {}
+    try:
+        with transaction.atomic():
+            segment = Segment.objects.select_for_update().get(
+                pk=segment_id
+            )  # one recompute at a time
+            if not segment.follows_filter:
+                raise ApplicationError("Static segments are not computed.")
+            matching = Customer.objects.filter(project=segment.project).filter(
+                segment_filter_q(segment)
+            )
+            entered, left = _diff(segment, matching, now)
+            if segment.type == SegmentType.AUTO_UPDATE:
+                _events(segment, entered, SegmentEventType.ENTERED, now)
+                _events(segment, left, SegmentEventType.LEFT, now)
+            Segment.objects.filter(pk=segment.pk).update(initial_sync_status=SyncStatus.DONE)
+            _add_to_size(segment.pk, len(entered) - len(left), now)
+    except Exception as exc:
+        if job_id is not None:
+            job_fail(job_id=job_id, error=str(exc))
+        raise
+    result = {"entered": len(entered), "left": len(left)}
+    if job_id is not None:
+        job_finish(job_id=job_id, result=result)
+    return result
+
+
+def _diff(segment: Segment, matching, now: datetime) -> tuple[list[int], list[int]]:
+    member = SegmentMember._meta.db_table
+    match_sql, match_params = (
+        matching.annotate(member_id=F("pk")).values("member_id").query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        # Table names come from model meta; every value is a parameter.
+        cursor.execute(
+            f"DELETE FROM {member} WHERE segment_id = %s AND customer_id NOT IN ({match_sql}) "
+            "RETURNING customer_id",
+            [segment.pk, *match_params],
+        )
+        left = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"INSERT INTO {member} (segment_id, customer_id, created_at) "
+            f"SELECT %s, matched.member_id, %s FROM ({match_sql}) matched "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {member} m "
+            "WHERE m.segment_id = %s AND m.customer_id = matched.member_id) "
+            # a customer re-evaluated at this moment may have been added already
+            "ON CONFLICT (segment_id, customer_id) DO NOTHING "
+            "RETURNING customer_id",
+            [segment.pk, now, *match_params, segment.pk],
+        )
+        entered = [row[0] for row in cursor.fetchall()]
+    return entered, left
+
+
+def _events(segment: Segment, customer_ids: list[int], type: str, now: datetime) -> None:
+    SegmentEvent.objects.bulk_create(
+        [
+            SegmentEvent(
+                project_id=segment.project_id,
+                segment=segment,
+                customer_id=pk,
+                type=type,
+                created_at=now,
+            )
+            for pk in customer_ids
+        ],
+        batch_size=5000,
+    )
+
+
+def segments_evaluate_customers(
+    *, project_id: int, customer_ids: list[int], now: datetime | None = None
+) -> dict:
+    """Re-evaluate the filter segments of a few changed customers: one query answers every
+    segment for every customer, then only the differences are written."""
+    now = now or timezone.now()
+    segments = list(
+        Segment.objects.filter(
+            project_id=project_id, type__in=[SegmentType.AUTO_UPDATE, SegmentType.PASSIVE]
+        )
+        .select_related("project")
+        .order_by("pk")
+    )
+    if not segments or not customer_ids:
+        return {"entered": 0, "left": 0}
+    fields = customer_fields(segments[0].project)  # one metadata-schema read for all
+    flags = {
+        f"s{segment.pk}": ExpressionWrapper(
+            segment_filter_q(segment, fields), output_field=BooleanField()
+        )
+        for segment in segments
+    }
+    rows = Customer.objects.filter(project_id=project_id, pk__in=customer_ids).annotate(**flags)
+    should = {
+        (segment.pk, row.pk)
+        for row in rows.only("pk")
+        for segment in segments
+        if getattr(row, f"s{segment.pk}")
+    }
+    by_pk = {segment.pk: segment for segment in segments}
+    with transaction.atomic():
+        # Segment rows are locked in pk order (as recompute does), so membership is read and
+        # changed by one transaction at a time per segment and concurrent calls cannot deadlock.
+        list(Segment.objects.select_for_update().filter(pk__in=by_pk).order_by("pk").values("pk"))
+        current = set(
+            SegmentMember.objects.filter(
+                segment__in=segments, customer_id__in=customer_ids
+            ).values_list("segment_id", "customer_id")
+        )
+        entered = _insert_members(sorted(should - current), now)
+        left = _delete_members(sorted(current - should))
+        SegmentEvent.objects.bulk_create(
+            [
+                SegmentEvent(
+                    project_id=project_id, segment_id=s, customer_id=c, type=kind, created_at=now
+                )
+                for kind, pairs in (
+                    (SegmentEventType.ENTERED, entered),
+                    (SegmentEventType.LEFT, left),
+                )
+                for s, c in pairs
+                if by_pk[s].type == SegmentType.AUTO_UPDATE
+            ]
+        )
+        for segment_id in {s for s, _ in entered + left}:
+            delta = sum(s == segment_id for s, _ in entered) - sum(s == segment_id for s, _ in left)
+            _add_to_size(segment_id, delta, now)
+    return {"entered": len(entered), "left": len(left)}
+
+
+def _insert_members(pairs: list[tuple[int, int]], now: datetime) -> list[tuple[int, int]]:
+    if not pairs:
+        return []
+    member = SegmentMember._meta.db_table
+    rows = ", ".join(["(%s, %s, %s)"] * len(pairs))
+    params = [value for s, c in pairs for value in (s, c, now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {member} (segment_id, customer_id, created_at) VALUES {rows} "
+            "ON CONFLICT (segment_id, customer_id) DO NOTHING RETURNING segment_id, customer_id",
+            params,
+        )
+        return sorted(cursor.fetchall())
+
+
+def _delete_members(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    member = SegmentMember._meta.db_table
+    deleted = []
+    with connection.cursor() as cursor:
+        for segment_id, customer_id in pairs:
+            cursor.execute(
+                f"DELETE FROM {member} WHERE segment_id = %s AND customer_id = %s "
+                "RETURNING segment_id, customer_id",
+                [segment_id, customer_id],
+            )
+            deleted += cursor.fetchall()
+    return sorted(deleted)
+
+
+def segments_recompute_project(*, project_id: int) -> int:
+    """After a bulk change (an import), recompute every filter segment of the project."""
+    segments = Segment.objects.filter(
+        project_id=project_id, type__in=[SegmentType.AUTO_UPDATE, SegmentType.PASSIVE]
+    ).select_related("project")
+    for segment in segments:
+        segment_recompute_start(segment=segment)
+    return len(segments)
