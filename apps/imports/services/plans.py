@@ -370,12 +370,15 @@ class ProductPlan(Plan):
 
         self.money = MoneyWidget(self.project.currency)
 
+    text_field = "name"
+
     def clean(self, cells):
         problems: list[tuple[str, str]] = []
         source_id = self.source_id(cells, problems)
+        self.check_required(cells, problems)
         values = []
         for name in self.present:
-            if name == "name":
+            if name == self.text_field:
                 text = cells[self.targets[name]]
                 values.append(_clean_text(text, 255, self.column(name), problems))
             elif name == "price":
@@ -393,6 +396,9 @@ class ProductPlan(Plan):
         if metadata is not None:
             row.append(json.dumps(metadata, separators=(",", ":")))
         return row, problems, source_id
+
+    def check_required(self, cells, problems) -> None:
+        """Columns a kind requires besides source_id (none for products)."""
 
     def _attributes(self, cells, problems) -> str:
         text = cells[self.targets["attributes"]].strip()
@@ -417,32 +423,14 @@ class SkuPlan(ProductPlan):
     data_fields = ("sku", "price", "image_url", "attributes")
     json_fields = ("attributes",)
 
-    def clean(self, cells):
-        problems: list[tuple[str, str]] = []
-        source_id = self.source_id(cells, problems)
-        product = cells[self.targets["product_source_id"]].strip()
-        if not product:
+    text_field = "sku"
+
+    def check_required(self, cells, problems) -> None:
+        if not cells[self.targets["product_source_id"]].strip():
             problems.append((self.column("product_source_id"), "is required"))
-        values = []
-        for name in self.present:
-            if name == "sku":
-                text = cells[self.targets[name]]
-                values.append(_clean_text(text, 255, self.column(name), problems))
-            elif name == "price":
-                values.append(_clean_price(self, cells, problems))
-            elif name == "image_url":
-                values.append(_clean_url(self, cells, problems))
-            elif name == "attributes":
-                values.append(self._sku_attributes(cells, problems))
-        metadata = self.read_metadata(cells) if self.metadata_specs else None
-        if metadata is not None:
-            problems.extend(self.metadata_problems(metadata))
-        if problems:
-            return None, problems, source_id
-        row = [source_id, *values]
-        if metadata is not None:
-            row.append(json.dumps(metadata, separators=(",", ":")))
-        return row, problems, source_id
+
+    def _attributes(self, cells, problems) -> str:
+        return self._sku_attributes(cells, problems)
 
     def check_value(self, cells):
         return (super().check_value(cells), cells[self.targets["product_source_id"]].strip())
