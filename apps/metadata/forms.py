@@ -161,7 +161,13 @@ class PropertyForm(forms.Form):
         max_length=100,
         error_messages={"invalid": "Use letters, digits, spaces and _ - . only."},
     )
-    type = forms.ChoiceField(choices=[(t, t.replace("_", " ")) for t in TYPES])
+    # The initial value matches what an untouched select posts, so blank extra rows stay
+    # "unchanged" and are skipped instead of failing validation.
+    type = forms.ChoiceField(
+        choices=[(t, t.replace("_", " ")) for t in TYPES],
+        initial="string",
+        widget=forms.Select(attrs={"style": "min-width: 9rem"}),
+    )
     array = forms.BooleanField(required=False, label="List")
     required = forms.BooleanField(required=False)
     min = forms.FloatField(required=False)

@@ -24,7 +24,7 @@ def test_define_a_schema(owner_client, project):
             [
                 {"key": "tier", "type": "string", "required": "on", "allowed": "Gold, Silver"},
                 {"key": "visits", "type": "number", "min": "0", "max": "100"},
-                {},
+                {"type": "string"},  # a blank row, as a browser posts it
             ],
             allow_defined_only=True,
         ),
@@ -80,3 +80,13 @@ def test_marketer_reads_but_cannot_change(member_client):
         reverse("metadata:edit", args=["customer"]), formset([{"key": "k", "type": "string"}])
     )
     assert response.status_code == 403
+
+
+def test_untouched_extra_rows_as_a_browser_posts_them_are_skipped(owner_client, project):
+    # a browser posts the select's first option for blank rows
+    response = owner_client.post(
+        reverse("metadata:edit", args=["customer"]),
+        formset([{"key": "tier", "type": "string"}, {"key": "", "type": "string"}]),
+    )
+    assert response.status_code == 302
+    assert list(MetadataSchema.objects.get(project=project).properties) == ["tier"]
