@@ -183,6 +183,18 @@ def _diff(segment: Segment, matching, now: datetime) -> tuple[list[int], list[in
 
 
 def _events(segment: Segment, customer_ids: list[int], type: str, now: datetime) -> None:
+    if not customer_ids:
+        return
+    if connection.vendor == "postgresql":
+        # One statement for any number of events: unnest the ids instead of building objects.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SegmentEvent._meta.db_table} "
+                "(project_id, segment_id, customer_id, type, created_at, updated_at) "
+                "SELECT %s, %s, ids.id, %s, %s, %s FROM unnest(%s::bigint[]) AS ids(id)",
+                [segment.project_id, segment.pk, type, now, now, customer_ids],
+            )
+        return
     SegmentEvent.objects.bulk_create(
         [
             SegmentEvent(
