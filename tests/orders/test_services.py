@@ -120,3 +120,21 @@ def test_bad_orders_are_refused_and_nothing_is_saved(project, bad, message):
         order_upsert(project=project, payload=data)
     assert message in info.value.message
     assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_items_resolve_their_products_in_a_bounded_number_of_queries(
+    project, django_assert_max_num_queries
+):
+    from tests.products.factories import SkuFactory
+
+    products = ProductFactory.create_batch(30, project=project)
+    sku = SkuFactory(product=products[0], source_id="sku-x", price=777)
+    items = [{"product_id": p.public_id, "quantity": 1} for p in products]
+    items += [{"source_id": p.source_id, "quantity": 2} for p in products]
+    items.append({"sku": {"source_id": "sku-x"}, "quantity": 1})
+    with django_assert_max_num_queries(25):
+        order, _ = order_upsert(project=project, payload={"source_id": "big", "items": items})
+    assert order.items.count() == 61
+    assert order.amount == 30 * 1999 + 30 * 2 * 1999 + 777
+    last = order.items.order_by("position").last()
+    assert (last.sku, last.product) == (sku, products[0])
