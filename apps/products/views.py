@@ -124,15 +124,28 @@ def product_edit(request, product_id: str):
 @require_http_methods(["GET", "POST"])
 def product_delete(request, product_id: str):
     product = get_for_project_or_404(Product, request.project, public_id=product_id)
+    return _confirm_delete(
+        request,
+        product,
+        kind="Product",
+        delete=lambda: services.product_delete(product=product),
+        cancel_url=reverse("products:detail", args=[product.public_id]),
+        done_url=reverse("products:list"),
+        consequence="Its SKUs are deleted too, and it leaves every collection.",
+    )
+
+
+def _confirm_delete(request, obj, *, kind, delete, cancel_url, done_url, consequence):
+    """GET asks for confirmation (saying what else goes); POST deletes through the service."""
     if request.method == "POST":
-        services.product_delete(product=product)
-        messages.success(request, f"Product “{product}” deleted.")
-        return _redirect(request, reverse("products:list"))
+        delete()
+        messages.success(request, f"{kind} “{obj}” deleted.")
+        return _redirect(request, done_url)
     context = {
-        "object": product,
-        "kind": "product",
-        "cancel_url": reverse("products:detail", args=[product.public_id]),
-        "consequence": "Its SKUs are deleted too, and it leaves every collection.",
+        "object": obj,
+        "kind": kind if kind == "SKU" else kind.lower(),
+        "cancel_url": cancel_url,
+        "consequence": consequence,
     }
     return render(request, "products/confirm_delete.html", context)
 
@@ -189,17 +202,15 @@ def sku_edit(request, product_id: str, sku_id: str):
 def sku_delete(request, product_id: str, sku_id: str):
     sku = _get_sku(request, product_id, sku_id)
     detail_url = reverse("products:detail", args=[sku.product.public_id])
-    if request.method == "POST":
-        services.sku_delete(sku=sku)
-        messages.success(request, f"SKU “{sku}” deleted.")
-        return _redirect(request, detail_url)
-    context = {
-        "object": sku,
-        "kind": "SKU",
-        "cancel_url": detail_url,
-        "consequence": "It leaves every collection; orders keep their copy of its name.",
-    }
-    return render(request, "products/confirm_delete.html", context)
+    return _confirm_delete(
+        request,
+        sku,
+        kind="SKU",
+        delete=lambda: services.sku_delete(sku=sku),
+        cancel_url=detail_url,
+        done_url=detail_url,
+        consequence="It leaves every collection; orders keep their copy of its name.",
+    )
 
 
 # --- collections ----------------------------------------------------------------------------
@@ -378,14 +389,12 @@ def collection_preview(request):
 @require_http_methods(["GET", "POST"])
 def collection_delete(request, collection_id: str):
     collection = get_for_project_or_404(ProductCollection, request.project, public_id=collection_id)
-    if request.method == "POST":
-        services.collection_delete(collection=collection)
-        messages.success(request, f"Collection “{collection}” deleted.")
-        return _redirect(request, reverse("products:collection_list"))
-    context = {
-        "object": collection,
-        "kind": "collection",
-        "cancel_url": reverse("products:collection_detail", args=[collection.public_id]),
-        "consequence": "The products themselves stay.",
-    }
-    return render(request, "products/confirm_delete.html", context)
+    return _confirm_delete(
+        request,
+        collection,
+        kind="Collection",
+        delete=lambda: services.collection_delete(collection=collection),
+        cancel_url=reverse("products:collection_detail", args=[collection.public_id]),
+        done_url=reverse("products:collection_list"),
+        consequence="The products themselves stay.",
+    )
