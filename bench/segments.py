@@ -21,7 +21,7 @@ FILTER = {
     "junction": "and",
     "metadata.tier": {"conditions": {"$is": "Gold"}},
     "summary.orders.total_count": {"conditions": {"$less_than": [5]}},
-    "created_at": {"conditions": {"$after": ["2025-06-01T00:00:00Z"]}},
+    "created_at": {"conditions": {"$less_than_ago": [540]}},  # relative: the last 18 months
     "address.country": {"conditions": {"$in": ["Poland", "Germany", "Spain"]}},
 }
 

@@ -183,6 +183,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "jobs.reap_stale": {"task": "jobs.reap_stale", "schedule": crontab(minute="*/10")},
     "imports.reap_stale": {"task": "imports.reap_stale", "schedule": crontab(minute="1-59/10")},
+    "segments.recompute_time_based": {
+        "task": "segments.recompute_time_based",
+        "schedule": crontab(minute=3),
+    },
 }
 
 LOGGING = {

@@ -12,7 +12,11 @@ combine with the level's junction (AND when missing). An empty filter matches ev
 
 The caller says which fields exist and what type they have:
 
-    compile_filter(filter_json, {"price": FieldSpec("price", "number")})
+    compile_filter(filter_json, {"price": FieldSpec("price", "number")}, now=now, zone=zone)
+
+`now` and `zone` (default: the current time and time zone) fix what "today" means for relative
+dates and birthdays; `uses_time(filter_json, fields)` says whether a filter's result drifts
+with time.
 
 `fields` is a dict or a callable `name -> FieldSpec | None`. `metadata.<key>` is always known: it
 maps to the JSON key `metadata__<key>`, typed string unless `fields` gives a spec for it.
@@ -23,10 +27,27 @@ Operators by type (anything else is a `FilterError` naming the field and operato
               $contains $not_contain $starts_with $ends_with      (case-insensitive)
     number    $is $is_not $in $not_in $has_value $is_unknown
               $more_than $less_than $more_than_equal $less_than_equal
-    date      $is $is_not $in $not_in $has_value $is_unknown $after $before
-    datetime  $after $before $has_value $is_unknown               (a date-only value compares
-                                                                   the day, in the current zone)
+    date      $is $is_not $in $not_in $has_value $is_unknown $after $before + relative
+    datetime  $after $before $has_value $is_unknown + relative    (a date-only value compares
+                                                                   the day, in `zone`)
     boolean   $is $is_not $has_value $is_unknown
+
+Relative operators take a whole number of days N and count calendar days in `zone`
+("days ago" of a value = today - its day):
+
+    $is_days_ago N        days ago = N          $is_days_in_future N   days ahead = N
+    $more_than_ago N      days ago > N          $more_than_future N    days ahead > N
+    $less_than_ago N      0 <= days ago < N     $less_than_future N    0 <= days ahead < N
+    $more_than N, $less_than N on a date: the same as $more_than_ago / $less_than_ago
+                          (Voucherify's date operators, e.g. last_order_date $less_than [30])
+
+Anniversary fields (FieldSpec(anniversary=True), e.g. birthdate) also take `$today`,
+`$this_month` and `$next_month` with the value true: the day and month, ignoring the year.
+(29 February counts as 28 February outside leap years.)
+
+A FieldSpec with `build` compiles itself: `build(lookup, value)` returns a Q for a Django lookup
+(exact, in, gt, gte, lt, lte, isnull) - used for values computed from other tables, such as
+counts of a customer's events.
 
 Missing values: `$is_unknown` matches NULL, a missing JSON key, JSON null and (for strings) "".
 The negative operators `$is_not`, `$not_in` and `$not_contain` also match rows without a value
@@ -35,12 +56,13 @@ the field's JSON type, so `metadata.size $less_than 10` never matches the text "
 and PostgreSQL alike.
 """
 
+import calendar
 import datetime as dt
 import decimal
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import NotSupportedError
@@ -50,6 +72,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 TYPES = ("string", "number", "date", "datetime", "boolean")
+MAX_DAYS = 36_600
 MAX_DEPTH = 5
 MAX_CONDITIONS = 100
 METADATA_PREFIX = "metadata."
@@ -57,6 +80,16 @@ METADATA_KEY = re.compile(r"[^\x00-\x1f]{1,100}")
 
 _COMMON = {"$has_value", "$is_unknown"}
 _EQUALITY = {"$is", "$is_not", "$in", "$not_in"}
+RELATIVE = frozenset(
+    {
+        "$is_days_ago",
+        "$is_days_in_future",
+        "$more_than_ago",
+        "$less_than_ago",
+        "$more_than_future",
+        "$less_than_future",
+    }
+)
 OPERATORS: dict[str, frozenset[str]] = {
     "string": frozenset(
         _COMMON | _EQUALITY | {"$contains", "$not_contain", "$starts_with", "$ends_with"}
@@ -64,11 +97,49 @@ OPERATORS: dict[str, frozenset[str]] = {
     "number": frozenset(
         _COMMON | _EQUALITY | {"$more_than", "$less_than", "$more_than_equal", "$less_than_equal"}
     ),
-    "date": frozenset(_COMMON | _EQUALITY | {"$after", "$before"}),
-    "datetime": frozenset(_COMMON | {"$after", "$before"}),
+    "date": frozenset(
+        _COMMON | _EQUALITY | RELATIVE | {"$after", "$before", "$more_than", "$less_than"}
+    ),
+    "datetime": frozenset(_COMMON | RELATIVE | {"$after", "$before", "$more_than", "$less_than"}),
     "boolean": frozenset(_COMMON | {"$is", "$is_not"}),
 }
-ALL_OPERATORS = frozenset().union(*OPERATORS.values())
+ANNIVERSARY = frozenset({"$today", "$this_month", "$next_month"})
+TIME_OPERATORS = RELATIVE | ANNIVERSARY
+ALL_OPERATORS = frozenset().union(*OPERATORS.values()) | ANNIVERSARY
+# How the dashboard reads each operator, in the order builders offer them.
+OPERATOR_LABELS = {
+    "$is": "is",
+    "$is_not": "is not",
+    "$in": "is any of",
+    "$not_in": "is none of",
+    "$contains": "contains",
+    "$not_contain": "does not contain",
+    "$starts_with": "starts with",
+    "$ends_with": "ends with",
+    "$more_than": "is more than",
+    "$more_than_equal": "is at least",
+    "$less_than": "is less than",
+    "$less_than_equal": "is at most",
+    "$after": "is after",
+    "$before": "is before",
+    "$is_days_ago": "was exactly … days ago",
+    "$less_than_ago": "was less than … days ago",
+    "$more_than_ago": "was more than … days ago",
+    "$is_days_in_future": "is exactly … days ahead",
+    "$less_than_future": "is less than … days ahead",
+    "$more_than_future": "is more than … days ahead",
+    "$today": "is today (any year)",
+    "$this_month": "is this month (any year)",
+    "$next_month": "is next month (any year)",
+    "$has_value": "has any value",
+    "$is_unknown": "is unknown",
+}
+DATE_DAY_LABELS = {  # $more_than / $less_than on a date count days ago
+    "$more_than": "was more than … days ago",
+    "$less_than": "was less than … days ago",
+}
+VALUELESS = frozenset({"$has_value", "$is_unknown"})
+LISTS = frozenset({"$in", "$not_in"})
 _SINGLE = {
     "$is",
     "$is_not",
@@ -82,6 +153,8 @@ _SINGLE = {
     "$less_than_equal",
     "$after",
     "$before",
+    *RELATIVE,
+    *ANNIVERSARY,
 }
 _NEGATIVE = {"$is_not": "$is", "$not_in": "$in", "$not_contain": "$contains"}
 _LOOKUPS = {
@@ -112,19 +185,40 @@ class FilterError(ValueError):
 @dataclass(frozen=True)
 class FieldSpec:
     """A filterable field: the ORM lookup path and the value type. `json=True` marks a key
-    inside a JSON column (`metadata__tier`), compared by JSON type."""
+    inside a JSON column (`metadata__tier`), compared by JSON type. `build(lookup, value)`, when
+    given, compiles the field's comparisons itself. `anniversary=True` allows the birthday
+    operators on a date."""
 
     lookup: str
     type: str = "string"
     json: bool = False
     label: str = ""
+    build: Callable[[str, Any], Q] | None = field(default=None, compare=False)
+    anniversary: bool = False
 
     def __post_init__(self):
         if self.type not in TYPES:
             raise ValueError(f"FieldSpec type must be one of {', '.join(TYPES)}")
 
+    def operators(self) -> frozenset[str]:
+        return OPERATORS[self.type] | (ANNIVERSARY if self.anniversary else frozenset())
+
 
 Fields = Mapping[str, FieldSpec] | Callable[[str], FieldSpec | None]
+
+
+@dataclass
+class Context:
+    """One compilation: the fields, today's date and zone, and a count of conditions."""
+
+    fields: Fields
+    today: dt.date
+    zone: dt.tzinfo
+    now: dt.datetime
+    conditions: int = 0
+
+    def day_start(self, day: dt.date) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min), self.zone)
 
 
 def metadata_key(name: str) -> str | None:
@@ -156,15 +250,55 @@ def resolve_field(name: str, fields: Fields) -> FieldSpec:
     return spec
 
 
-def compile_filter(filter_json: Any, fields: Fields) -> Q:
+def compile_filter(
+    filter_json: Any,
+    fields: Fields,
+    *,
+    now: dt.datetime | None = None,
+    zone: dt.tzinfo | None = None,
+) -> Q:
     """Compile Voucherify filter JSON to a Q. Raises FilterError for anything invalid."""
     if filter_json is None:
         return Q()
-    counter = [0]
-    return _group(filter_json, fields, depth=0, counter=counter, where="filter")
+    return _group(filter_json, context_for(fields, now=now, zone=zone), depth=0, where="filter")
 
 
-def _group(group: Any, fields: Fields, *, depth: int, counter: list[int], where: str) -> Q:
+def context_for(fields: Fields, *, now=None, zone=None) -> Context:
+    """What compile_condition needs besides the condition: the fields, and what "today" is."""
+    now = now or timezone.now()
+    zone = zone or timezone.get_current_timezone()
+    return Context(fields=fields, today=now.astimezone(zone).date(), zone=zone, now=now)
+
+
+def uses_time(filter_json: Any, fields: Fields) -> bool:
+    """Whether the filter has a relative-date or birthday condition, so that who matches
+    changes from one day to the next without any data changing."""
+    if not isinstance(filter_json, Mapping):
+        return False
+    for name, value in filter_json.items():
+        if name == "junction" or not isinstance(value, Mapping):
+            continue
+        if is_group(name, value, fields):
+            if uses_time(value, fields):
+                return True
+            continue
+        conditions = value.get("conditions")
+        if not isinstance(conditions, Mapping):
+            continue
+        if ANNIVERSARY & set(conditions):
+            return True
+        try:
+            spec = resolve_field(name, fields)
+        except FilterError:
+            continue
+        if spec.type in ("date", "datetime") and (RELATIVE | {"$more_than", "$less_than"}) & set(
+            conditions
+        ):
+            return True
+    return False
+
+
+def _group(group: Any, context: Context, *, depth: int, where: str) -> Q:
     if not isinstance(group, Mapping):
         raise FilterError(f"{where}: a filter group must be an object", field=where)
     if depth >= MAX_DEPTH:
@@ -178,11 +312,11 @@ def _group(group: Any, fields: Fields, *, depth: int, counter: list[int], where:
             continue
         if not isinstance(name, str):
             raise FilterError(f"{name}: field names must be text", field=str(name))
-        if _is_group(name, value, fields):
-            parts.append(_group(value, fields, depth=depth + 1, counter=counter, where=name))
+        if is_group(name, value, context.fields):
+            parts.append(_group(value, context, depth=depth + 1, where=name))
             continue
-        spec = resolve_field(name, fields)
-        parts.append(_field(name, spec, value, counter))
+        spec = resolve_field(name, context.fields)
+        parts.append(_field(name, spec, value, context))
     if not parts:
         return Q()
     result = parts[0]
@@ -191,16 +325,20 @@ def _group(group: Any, fields: Fields, *, depth: int, counter: list[int], where:
     return result
 
 
-def _is_group(name: str, value: Any, fields: Fields) -> bool:
+def is_group(name: str, value: Any, fields: Fields) -> bool:
+    """Whether `name: value` is a nested group rather than a field's conditions."""
     if not isinstance(value, Mapping) or "junction" not in value or "conditions" in value:
         return False
     if metadata_key(name) is not None:
         return False
-    known = fields(name) if callable(fields) else fields.get(name)
+    try:
+        known = fields(name) if callable(fields) else fields.get(name)
+    except FilterError:
+        return True
     return known is None
 
 
-def _field(name: str, spec: FieldSpec, value: Any, counter: list[int]) -> Q:
+def _field(name: str, spec: FieldSpec, value: Any, context: Context) -> Q:
     if not isinstance(value, Mapping) or not isinstance(value.get("conditions"), Mapping):
         raise FilterError(f'{name}: expected {{"conditions": {{"$op": value}}}}', field=name)
     conditions = value["conditions"]
@@ -208,24 +346,27 @@ def _field(name: str, spec: FieldSpec, value: Any, counter: list[int]) -> Q:
         raise FilterError(f"{name}: no conditions given", field=name)
     result = Q()
     for operator, operand in conditions.items():
-        counter[0] += 1
-        if counter[0] > MAX_CONDITIONS:
+        context.conditions += 1
+        if context.conditions > MAX_CONDITIONS:
             raise FilterError(
                 f"{name}: a filter has at most {MAX_CONDITIONS} conditions", field=name
             )
-        result &= _condition(name, spec, operator, operand)
+        result &= compile_condition(name, spec, operator, operand, context)
     return result
 
 
-def _condition(name: str, spec: FieldSpec, operator: Any, operand: Any) -> Q:
+def compile_condition(
+    name: str, spec: FieldSpec, operator: Any, operand: Any, context: Context
+) -> Q:
     if operator not in ALL_OPERATORS:
         raise FilterError(
             f"{name} {operator}: unknown operator", field=name, operator=str(operator)
         )
-    if operator not in OPERATORS[spec.type]:
+    allowed = spec.operators()
+    if operator not in allowed:
         raise FilterError(
             f"{name} {operator}: not valid for a {spec.type} field (use one of "
-            f"{', '.join(sorted(OPERATORS[spec.type]))})",
+            f"{', '.join(sorted(allowed))})",
             field=name,
             operator=operator,
         )
@@ -234,11 +375,15 @@ def _condition(name: str, spec: FieldSpec, operator: Any, operand: Any) -> Q:
     if operator == "$has_value":
         return ~_unknown(spec)
     if operator in _NEGATIVE:
-        return ~_positive(name, spec, _NEGATIVE[operator], operand) | _unknown(spec)
-    return _positive(name, spec, operator, operand)
+        negative = ~_positive(name, spec, _NEGATIVE[operator], operand, context)
+        # A built field decides itself what a missing value is (no events: a count of 0).
+        return negative if spec.build is not None else negative | _unknown(spec)
+    return _positive(name, spec, operator, operand, context)
 
 
 def _unknown(spec: FieldSpec) -> Q:
+    if spec.build is not None:
+        return spec.build("isnull", True)
     missing = Q(**{f"{spec.lookup}__isnull": True})
     if spec.json:
         missing |= Q(**{spec.lookup: None})  # a JSON null
@@ -247,19 +392,107 @@ def _unknown(spec: FieldSpec) -> Q:
     return missing
 
 
-def _positive(name: str, spec: FieldSpec, operator: str, operand: Any) -> Q:
+def _positive(name: str, spec: FieldSpec, operator: str, operand: Any, context: Context) -> Q:
     values = _operands(name, operator, operand)
+    if operator in ANNIVERSARY:
+        if _coerce(name, FieldSpec("", "boolean"), operator, values[0]) is not True:
+            raise FilterError(f"{name} {operator}: expects true", field=name, operator=operator)
+        return _anniversary(spec, operator, context)
+    if spec.type in ("date", "datetime") and (
+        operator in RELATIVE or operator in ("$more_than", "$less_than")
+    ):
+        days = _days(name, operator, values[0])
+        operator = {"$more_than": "$more_than_ago", "$less_than": "$less_than_ago"}.get(
+            operator, operator
+        )
+        return _relative(spec, operator, days, context)
     if operator == "$in":
-        coerced = [_db_value(spec, _coerce(name, spec, operator, v)) for v in values]
-        return Q(**{f"{spec.lookup}__in": coerced})
+        coerced = [_coerce(name, spec, operator, v) for v in values]
+        return _compare(spec, "in", coerced)
     value = _coerce(name, spec, operator, values[0])
-    if spec.type == "datetime":
-        return _datetime(spec, operator, value)
-    lookup = _LOOKUPS[operator]
-    condition = Q(**{f"{spec.lookup}__{lookup}": _db_value(spec, value)})
-    if spec.json and lookup != "exact":
+    if spec.type == "datetime" and not isinstance(value, dt.datetime):
+        # a day: after it means from the next day's start, before it means before its start
+        if operator == "$after":
+            return _compare(spec, "gte", context.day_start(value + dt.timedelta(days=1)))
+        return _compare(spec, "lt", context.day_start(value))
+    return _compare(spec, _LOOKUPS[operator], value)
+
+
+def _compare(spec: FieldSpec, lookup: str, value: Any) -> Q:
+    """`field <lookup> value` for a column, a JSON key or a built field."""
+    if spec.build is not None:
+        return spec.build(lookup, value)
+    if not spec.json:
+        return Q(**{f"{spec.lookup}__{lookup}": value})
+    if lookup == "in":
+        return Q(**{f"{spec.lookup}__in": [_json_value(v) for v in value]})
+    condition = Q(**{f"{spec.lookup}__{lookup}": _json_value(value)})
+    if lookup != "exact":
         # Comparisons across JSON types (a number against text) differ between databases.
         condition &= Q(JSONTypeIs(spec.lookup, _json_type(spec)))
+    return condition
+
+
+def _json_value(value: Any) -> Any:
+    # JSON holds dates as ISO text, and date-times as UTC with a Z.
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _days(name: str, operator: str, value: Any) -> int:
+    text = str(value).strip() if isinstance(value, int | str) and value is not True else ""
+    if not text.isdigit() or int(text) > MAX_DAYS:
+        raise FilterError(
+            f"{name} {operator}: expects a whole number of days from 0 to {MAX_DAYS}",
+            field=name,
+            operator=operator,
+        )
+    return int(text)
+
+
+def _relative(spec: FieldSpec, operator: str, days: int, context: Context) -> Q:
+    """Relative days as a range of days [first, last] (either end open), in the zone."""
+    today, delta = context.today, dt.timedelta
+    first, last = {
+        "$is_days_ago": (today - delta(days), today - delta(days)),
+        "$more_than_ago": (None, today - delta(days + 1)),
+        "$less_than_ago": (today - delta(days - 1), today),
+        "$is_days_in_future": (today + delta(days), today + delta(days)),
+        "$more_than_future": (today + delta(days + 1), None),
+        "$less_than_future": (today, today + delta(days - 1)),
+    }[operator]
+    if first is not None and last is not None and first > last:
+        return Q(pk__in=[])  # "less than 0 days": nothing
+    return _day_range(spec, first, last, context)
+
+
+def _day_range(spec: FieldSpec, first: dt.date | None, last: dt.date | None, context: Context) -> Q:
+    result = Q()
+    if spec.type == "date":
+        if first is not None:
+            result &= _compare(spec, "gte", first)
+        if last is not None:
+            result &= _compare(spec, "lte", last)
+        return result
+    if first is not None:
+        result &= _compare(spec, "gte", context.day_start(first))
+    if last is not None:
+        result &= _compare(spec, "lt", context.day_start(last + dt.timedelta(days=1)))
+    return result
+
+
+def _anniversary(spec: FieldSpec, operator: str, context: Context) -> Q:
+    today = context.today
+    if operator == "$this_month":
+        return Q(**{f"{spec.lookup}__month": today.month})
+    if operator == "$next_month":
+        return Q(**{f"{spec.lookup}__month": today.month % 12 + 1})
+    condition = Q(**{f"{spec.lookup}__month": today.month, f"{spec.lookup}__day": today.day})
+    if today.month == 2 and today.day == 28 and calendar.isleap(today.year) is False:
+        condition |= Q(**{f"{spec.lookup}__month": 2, f"{spec.lookup}__day": 29})
     return condition
 
 
@@ -351,30 +584,8 @@ def _parse_date(text: str) -> dt.date | None:
     return moment.date() if moment is not None else None
 
 
-def _db_value(spec: FieldSpec, value: Any) -> Any:
-    if spec.json and isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()  # JSON holds dates as ISO text
-    return value
-
-
 def _json_type(spec: FieldSpec) -> str:
     return {"number": "number", "boolean": "boolean"}.get(spec.type, "string")
-
-
-def _datetime(spec: FieldSpec, operator: str, value: dt.date | dt.datetime) -> Q:
-    lookup = _LOOKUPS[operator]
-    if spec.json:
-        if isinstance(value, dt.datetime):
-            text = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-            condition = Q(**{f"{spec.lookup}__{lookup}": text})
-        elif operator == "$after":  # after a day: from the next day on
-            condition = Q(**{f"{spec.lookup}__gte": (value + dt.timedelta(days=1)).isoformat()})
-        else:
-            condition = Q(**{f"{spec.lookup}__lt": value.isoformat()})
-        return condition & Q(JSONTypeIs(spec.lookup, "string"))
-    if isinstance(value, dt.datetime):
-        return Q(**{f"{spec.lookup}__{lookup}": value})
-    return Q(**{f"{spec.lookup}__date__{lookup}": value})
 
 
 class JSONTypeIs(Func):

@@ -50,6 +50,9 @@ class Customer(ProjectScopedModel, MetadataModel):
     redemptions_total_rollback_succeeded = models.PositiveIntegerField(default=0)
     gift_redeemed_amount = models.BigIntegerField(default=0, help_text="minor units")
     loyalty_redeemed_points = models.BigIntegerField(default=0)
+    loyalty_referred_customers = models.PositiveIntegerField(default=0)
+    # Written by the platform, never by the shop: {"source": "dashboard" | "api" | "import"}.
+    system_metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

@@ -113,12 +113,19 @@ def _clean_source_id(source_id) -> str | None:
     return source_id
 
 
-def customer_create(*, project, data: dict, source_id: str | None = None) -> Customer:
+def customer_create(
+    *, project, data: dict, source_id: str | None = None, source: str = "api"
+) -> Customer:
     cleaned, errors = clean_customer_data(
         data, schema=schema_for(project=project, resource=Resource.CUSTOMER)
     )
     _raise_invalid(errors)
-    customer = Customer(project=project, source_id=_clean_source_id(source_id), **cleaned)
+    customer = Customer(
+        project=project,
+        source_id=_clean_source_id(source_id),
+        system_metadata={"source": source},
+        **cleaned,
+    )
     try:
         with transaction.atomic():
             customer.save()
@@ -161,14 +168,16 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
     return customer
 
 
-def customer_upsert(*, project, source_id: str, data: dict) -> tuple[Customer, bool]:
+def customer_upsert(
+    *, project, source_id: str, data: dict, source: str = "api"
+) -> tuple[Customer, bool]:
     """Create the customer with this source_id, or update the given fields. -> (customer, created)
 
     Safe under concurrency: the unique (project, source_id) constraint decides who creates.
     """
     source_id = _clean_source_id(source_id)
     if source_id is None:
-        return customer_create(project=project, data=data), True
+        return customer_create(project=project, data=data, source=source), True
     schema = schema_for(project=project, resource=Resource.CUSTOMER)
     cleaned, errors = clean_customer_data(data, schema=schema)
     _raise_invalid(errors)
@@ -176,7 +185,12 @@ def customer_upsert(*, project, source_id: str, data: dict) -> tuple[Customer, b
     if existing is None:
         try:
             with transaction.atomic():
-                created = Customer.objects.create(project=project, source_id=source_id, **cleaned)
+                created = Customer.objects.create(
+                    project=project,
+                    source_id=source_id,
+                    system_metadata={"source": source},
+                    **cleaned,
+                )
             customers_changed(project.pk, [created.pk])
             return created, True
         except IntegrityError:

@@ -55,6 +55,7 @@ def _save(request, form: CustomerForm, customer: Customer | None):
                 project=request.project,
                 data=form.service_data(),
                 source_id=form.cleaned_data.get("source_id"),
+                source="dashboard",
             )
         data = form.service_data()
         if not customer.source_id and form.cleaned_data.get("source_id"):

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from apps.core.conditions import OPERATORS, FieldSpec, FilterError, compile_filter, metadata_key
+from apps.core.conditions import (
+    LISTS,
+    OPERATOR_LABELS,
+    OPERATORS,
+    VALUELESS,
+    FieldSpec,
+    FilterError,
+    compile_filter,
+    metadata_key,
+)
 from apps.core.money import MoneyParseError, format_money, format_plain, parse_money
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
@@ -31,27 +40,7 @@ SCHEMA_TYPES = {
     "date": "date",
     "datetime": "datetime",
 }
-OPERATOR_LABELS = {
-    "$is": "is",
-    "$is_not": "is not",
-    "$in": "is any of",
-    "$not_in": "is none of",
-    "$contains": "contains",
-    "$not_contain": "does not contain",
-    "$starts_with": "starts with",
-    "$ends_with": "ends with",
-    "$more_than": "is more than",
-    "$more_than_equal": "is at least",
-    "$less_than": "is less than",
-    "$less_than_equal": "is at most",
-    "$after": "is after",
-    "$before": "is before",
-    "$has_value": "has a value",
-    "$is_unknown": "is unknown",
-}
 OPERATOR_ORDER = list(OPERATOR_LABELS)
-VALUELESS = frozenset({"$has_value", "$is_unknown"})
-LISTS = frozenset({"$in", "$not_in"})
 
 
 def product_filter_fields(project) -> Callable[[str], FieldSpec | None]:

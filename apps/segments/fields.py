@@ -1,6 +1,21 @@
-"""The customer fields a segment filter may use, for the compiler in apps/core/conditions.py."""
+"""The customer fields a segment filter may use, for the compiler in apps/core/conditions.py.
+
+Besides the customer's columns and metadata:
+
+    events.<name>.count            how many custom events of that name the customer has (0: none)
+    events.<name>.last_occurrence  when the last one happened
+    system_metadata.<path>         what the platform recorded, e.g. system_metadata.source
+
+Event fields compile to `pk IN (SELECT customer_id ... GROUP BY customer_id HAVING ...)`, one
+grouped scan of the event index, never a subquery per customer.
+"""
+
+import re
+
+from django.db.models import Count, Max, Q
 
 from apps.core.conditions import FieldSpec, FilterError, metadata_key
+from apps.customers.models import CustomEvent
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
 
@@ -10,7 +25,7 @@ COLUMNS = {
     "phone": FieldSpec("phone", "string", label="Phone"),
     "source_id": FieldSpec("source_id", "string", label="Source ID"),
     "created_at": FieldSpec("created_at", "datetime", label="Created"),
-    "birthdate": FieldSpec("birthdate", "date", label="Birthdate"),
+    "birthdate": FieldSpec("birthdate", "date", label="Birthdate", anniversary=True),
     "address.city": FieldSpec("address_city", "string", label="City"),
     "address.state": FieldSpec("address_state", "string", label="State"),
     "address.country": FieldSpec("address_country", "string", label="Country"),
@@ -44,6 +59,20 @@ COLUMNS = {
     "summary.redemptions.loyalty_card.redeemed_points": FieldSpec(
         "loyalty_redeemed_points", "number", label="Loyalty points redeemed"
     ),
+    "loyalty.referred_customers": FieldSpec(
+        "loyalty_referred_customers", "number", label="Referred customers"
+    ),
+}
+EVENT_FIELD = re.compile(r"events\.(?P<name>.{1,255})\.(?P<part>count|last_occurrence)")
+SYSTEM_PREFIX = "system_metadata."
+SYSTEM_PATH = re.compile(r"[A-Za-z0-9_\-]{1,64}(\.[A-Za-z0-9_\-]{1,64}){0,4}")
+_CHECKS = {
+    "exact": lambda a, b: a == b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "in": lambda a, b: a in b,
 }
 
 # metadata-schema types -> compiler types
@@ -57,6 +86,33 @@ SCHEMA_TYPES = {
 }
 
 
+def event_count_field(project, name: str) -> FieldSpec:
+    def build(lookup: str, value) -> Q:
+        events = CustomEvent.objects.filter(project=project, name=name)
+        if lookup == "isnull":  # "unknown": never happened
+            return ~Q(pk__in=events.values("customer_id"))
+        counts = events.values("customer_id").annotate(n=Count("id"))
+        if _CHECKS[lookup](0, value):
+            # Customers without any such event match too: exclude those whose count fails.
+            return ~Q(pk__in=counts.exclude(**{f"n__{lookup}": value}).values("customer_id"))
+        return Q(pk__in=counts.filter(**{f"n__{lookup}": value}).values("customer_id"))
+
+    return FieldSpec(f"events.{name}.count", "number", label=f"{name}: count", build=build)
+
+
+def event_last_field(project, name: str) -> FieldSpec:
+    def build(lookup: str, value) -> Q:
+        events = CustomEvent.objects.filter(project=project, name=name)
+        if lookup == "isnull":
+            return ~Q(pk__in=events.values("customer_id"))
+        last = events.values("customer_id").annotate(last=Max("created_at"))
+        return Q(pk__in=last.filter(**{f"last__{lookup}": value}).values("customer_id"))
+
+    return FieldSpec(
+        f"events.{name}.last_occurrence", "datetime", label=f"{name}: last time", build=build
+    )
+
+
 def customer_fields(project):
     """`name -> FieldSpec | None` for the project's customers; metadata keys take the type their
     metadata schema gives them (text when the schema does not define them)."""
@@ -65,6 +121,17 @@ def customer_fields(project):
     def resolve(name: str) -> FieldSpec | None:
         if name in COLUMNS:
             return COLUMNS[name]
+        event = EVENT_FIELD.fullmatch(name)
+        if event:
+            if event["part"] == "count":
+                return event_count_field(project, event["name"])
+            return event_last_field(project, event["name"])
+        if name.startswith(SYSTEM_PREFIX):
+            path = name[len(SYSTEM_PREFIX) :]
+            if not SYSTEM_PATH.fullmatch(path):
+                raise FilterError(f"{name}: not a system_metadata path", field=name)
+            lookup = "system_metadata__" + path.replace(".", "__")
+            return FieldSpec(lookup, "string", json=True, label=name)
         key = metadata_key(name)
         if key is None or key not in properties:
             return None

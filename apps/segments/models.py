@@ -29,6 +29,8 @@ class Segment(ProjectScopedModel):
     )
     size = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # The filter has relative dates or birthdays: recomputed daily (apps.segments.tasks).
+    uses_time = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -59,6 +61,23 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class SegmentSize(models.Model):
+    """The segment's size at the end of each day it changed, for its chart."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="sizes")
+    day = models.DateField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "day"], name="segment_size_unique_day")
+        ]
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.day}: {self.size}"
 
 
 class SegmentEventType(models.TextChoices):

@@ -1,61 +1,96 @@
-"""Writes for segments: create, recompute set-based, re-evaluate changed customers."""
+"""Writes for segments: create, update, delete, recompute set-based, re-evaluate changed
+customers, and the daily recompute of segments whose filters depend on the date."""
 
 # ruff: noqa: S608 -- the diff SQL interpolates table names from model meta and Django's own
 # compiled subquery; every value is a bound parameter.
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F
 from django.utils import timezone
 
-from apps.core.conditions import FilterError, compile_filter
+from apps.core.conditions import FilterError, compile_filter, uses_time
 from apps.core.errors import ApplicationError
+from apps.core.filters import project_zone
 from apps.customers.models import Customer
 from apps.jobs.services import job_create, job_fail, job_finish, job_start
 
 from .fields import customer_fields
-from .models import Segment, SegmentEvent, SegmentEventType, SegmentMember, SegmentType, SyncStatus
+from .models import (
+    Segment,
+    SegmentEvent,
+    SegmentEventType,
+    SegmentMember,
+    SegmentSize,
+    SegmentType,
+    SyncStatus,
+)
+from .usage import segment_usages
 
 
-def segment_filter_q(segment: Segment, fields=None):
-    return compile_filter(segment.filter or {}, fields or customer_fields(segment.project))
+def segment_filter_q(segment: Segment, fields=None, now: datetime | None = None):
+    return compile_filter(
+        segment.filter or {},
+        fields or customer_fields(segment.project),
+        now=now,
+        zone=project_zone(segment.project),
+    )
 
 
-def _check_filter(project, filter_json) -> None:
+def _check_filter(project, filter_json) -> bool:
+    """Raise ApplicationError when the filter does not compile; -> whether it uses the date."""
+    if not isinstance(filter_json, dict):
+        raise ApplicationError("An auto-update segment needs a filter.", details="filter")
+    fields = customer_fields(project)
     try:
-        compile_filter(filter_json or {}, customer_fields(project))
+        compile_filter(filter_json, fields)
     except FilterError as exc:
         raise ApplicationError(exc.message, key="invalid_payload", details=exc.field) from exc
+    return uses_time(filter_json, fields)
 
 
-def segment_create(
-    *, project, name: str, type: str, filter: dict | None = None, customer_ids=None
-) -> Segment:
-    """Create a segment. Filter segments are computed by a bulk job after commit; static ones
-    get their members now (`customer_ids` are public ids or source_ids of this project)."""
+def _clean_name(project, name, *, exclude_pk=None) -> str:
     name = (name or "").strip()
     if not name:
         raise ApplicationError("A segment needs a name.", details="name")
+    if len(name) > 255:
+        raise ApplicationError("A segment name has at most 255 characters.", details="name")
+    taken = Segment.objects.filter(project=project, name=name).exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ApplicationError(f"A segment named “{name}” exists.", key="duplicate_found", code=409)
+    return name
+
+
+def segment_create(
+    *,
+    project,
+    name: str,
+    type: str,
+    filter: dict | None = None,
+    customer_ids=None,
+    created_by=None,
+) -> Segment:
+    """Create a segment. Filter segments are computed by a bulk job after commit; static ones
+    get their members now (`customer_ids` are public ids or source_ids of this project)."""
     if type not in SegmentType.values:
         raise ApplicationError(
             f"type must be one of {', '.join(SegmentType.values)}", details="type"
         )
-    if Segment.objects.filter(project=project, name=name).exists():
-        raise ApplicationError(f"A segment named “{name}” exists.", key="duplicate_found", code=409)
+    name = _clean_name(project, name)
+    time_based = False
     if type == SegmentType.STATIC:
         if filter:
             raise ApplicationError("A static segment has members, not a filter.", details="filter")
     else:
-        if not isinstance(filter, dict):
-            raise ApplicationError("An auto-update segment needs a filter.", details="filter")
-        _check_filter(project, filter)
+        time_based = _check_filter(project, filter)
     with transaction.atomic():
         segment = Segment.objects.create(
             project=project,
             name=name,
             type=type,
             filter=filter if type != SegmentType.STATIC else None,
+            uses_time=time_based,
             initial_sync_status=SyncStatus.DONE
             if type == SegmentType.STATIC
             else SyncStatus.IN_PROGRESS,
@@ -63,8 +98,43 @@ def segment_create(
         if type == SegmentType.STATIC:
             segment_add_members(segment=segment, refs=customer_ids or [])
         else:
-            segment_recompute_start(segment=segment)
+            segment_recompute_start(segment=segment, created_by=created_by)
     return segment
+
+
+def segment_update(
+    *, segment: Segment, name: str | None = None, filter: dict | None = None, updated_by=None
+) -> Segment:
+    """Rename a segment, or change a filter segment's filter (then it is recomputed)."""
+    fields = ["updated_at"]
+    if name is not None:
+        segment.name = _clean_name(segment.project, name, exclude_pk=segment.pk)
+        fields.append("name")
+    recompute = False
+    if filter is not None and segment.follows_filter and filter != segment.filter:
+        segment.uses_time = _check_filter(segment.project, filter)
+        segment.filter = filter
+        fields += ["filter", "uses_time"]
+        recompute = True
+    elif filter and not segment.follows_filter:
+        raise ApplicationError("A static segment has members, not a filter.", details="filter")
+    with transaction.atomic():
+        segment.save(update_fields=fields)
+        if recompute:
+            segment_recompute_start(segment=segment, created_by=updated_by)
+    return segment
+
+
+def segment_delete(*, segment: Segment) -> None:
+    """Delete the segment and its membership, unless something still uses it."""
+    usages = segment_usages(segment)
+    if usages:
+        raise ApplicationError(
+            f"“{segment.name}” is in use by {', '.join(usages)}. Remove it there first.",
+            key="segment_in_use",
+            code=409,
+        )
+    segment.delete()
 
 
 def segment_add_members(*, segment: Segment, refs, now: datetime | None = None) -> list[str]:
@@ -95,17 +165,43 @@ def segment_add_members(*, segment: Segment, refs, now: datetime | None = None) 
     return [ref for ref in refs if ref not in found]
 
 
+def segment_remove_members(*, segment: Segment, customer_ids: list[int]) -> int:
+    """Take customers (primary keys) out of a static segment; returns how many were in it."""
+    if segment.type != SegmentType.STATIC:
+        raise ApplicationError("Only static segments lose members by hand.")
+    now = timezone.now()
+    with transaction.atomic():
+        removed, _ = SegmentMember.objects.filter(
+            segment=segment, customer_id__in=customer_ids
+        ).delete()
+        _add_to_size(segment.pk, -removed, now)
+    return removed
+
+
 def _refresh_size(segment: Segment, now: datetime) -> None:
     Segment.objects.filter(pk=segment.pk).update(
         size=SegmentMember.objects.filter(segment=segment).count(), computed_at=now, updated_at=now
     )
+    _record_size(segment.pk, now)
 
 
-def _add_to_size(segment_id: int, delta: int, now: datetime) -> None:
-    # Exact: the delta counts rows this transaction really inserted or deleted.
-    Segment.objects.filter(pk=segment_id).update(
-        size=F("size") + delta, computed_at=now, updated_at=now
-    )
+def _add_to_size(segment_id: int, delta: int, now: datetime, *, computed=False) -> None:
+    """Exact: the delta counts rows this transaction really inserted or deleted. `computed`
+    marks a full recompute (the daily time-based recompute looks at `computed_at`)."""
+    changes = {"computed_at": now} if computed else {}
+    Segment.objects.filter(pk=segment_id).update(size=F("size") + delta, updated_at=now, **changes)
+    _record_size(segment_id, now)
+
+
+def _record_size(segment_id: int, now: datetime) -> None:
+    """Today's (UTC) point of the size chart: the segment's size as this transaction left it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SegmentSize._meta.db_table} (segment_id, day, size) "
+            f"SELECT id, %s, size FROM {Segment._meta.db_table} WHERE id = %s "
+            "ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size",
+            [now.astimezone(UTC).date(), segment_id],
+        )
 
 
 def segment_recompute_start(*, segment: Segment, created_by=None):
@@ -137,14 +233,14 @@ def segment_recompute(
             if not segment.follows_filter:
                 raise ApplicationError("Static segments are not computed.")
             matching = Customer.objects.filter(project=segment.project).filter(
-                segment_filter_q(segment)
+                segment_filter_q(segment, now=now)
             )
             entered, left = _diff(segment, matching, now)
             if segment.type == SegmentType.AUTO_UPDATE:
                 _events(segment, entered, SegmentEventType.ENTERED, now)
                 _events(segment, left, SegmentEventType.LEFT, now)
             Segment.objects.filter(pk=segment.pk).update(initial_sync_status=SyncStatus.DONE)
-            _add_to_size(segment.pk, len(entered) - len(left), now)
+            _add_to_size(segment.pk, len(entered) - len(left), now, computed=True)
     except Exception as exc:
         if job_id is not None:
             job_fail(job_id=job_id, error=str(exc))
@@ -228,7 +324,7 @@ def segments_evaluate_customers(
     fields = customer_fields(segments[0].project)  # one metadata-schema read for all
     flags = {
         f"s{segment.pk}": ExpressionWrapper(
-            segment_filter_q(segment, fields), output_field=BooleanField()
+            segment_filter_q(segment, fields, now=now), output_field=BooleanField()
         )
         for segment in segments
     }
@@ -307,3 +403,22 @@ def segments_recompute_project(*, project_id: int) -> int:
     for segment in segments:
         segment_recompute_start(segment=segment)
     return len(segments)
+
+
+def segments_recompute_time_based(*, now: datetime | None = None) -> int:
+    """Start a recompute of every date-dependent filter segment not yet computed today in its
+    project's time zone (run hourly, so each project's "today" is caught soon after midnight)."""
+    now = now or timezone.now()
+    started = 0
+    segments = Segment.objects.filter(
+        uses_time=True, type__in=[SegmentType.AUTO_UPDATE, SegmentType.PASSIVE]
+    ).select_related("project")
+    for segment in segments.iterator():
+        zone = project_zone(segment.project)
+        if segment.computed_at and segment.computed_at.astimezone(zone).date() == (
+            now.astimezone(zone).date()
+        ):
+            continue
+        segment_recompute_start(segment=segment)
+        started += 1
+    return started

@@ -16,3 +16,8 @@ def segments_evaluate_customers_task(project_id: int, customer_ids: list[int]) -
 @shared_task(name="bulk.segments.recompute_project", acks_late=True)
 def segments_recompute_project_task(project_id: int) -> None:
     services.segments_recompute_project(project_id=project_id)
+
+
+@shared_task(name="segments.recompute_time_based")
+def segments_recompute_time_based_task() -> None:
+    services.segments_recompute_time_based()

@@ -1,15 +1,22 @@
+import datetime as dt
+
 import pytest
 
 from apps.core.errors import ApplicationError
 from apps.customers.services import customer_update, customer_upsert
 from apps.metadata.services import metadata_schema_save
 from apps.orders.services import order_upsert
-from apps.segments.models import Segment, SegmentEvent, SegmentMember, SyncStatus
+from apps.segments import usage
+from apps.segments.models import Segment, SegmentEvent, SegmentMember, SegmentSize, SyncStatus
 from apps.segments.services import (
     segment_add_members,
     segment_create,
+    segment_delete,
     segment_recompute,
+    segment_remove_members,
+    segment_update,
     segments_evaluate_customers,
+    segments_recompute_time_based,
 )
 from tests.customers.factories import CustomerFactory
 
@@ -190,3 +197,114 @@ def test_customer_page_lists_the_customers_segments(owner_client, project):
     response = owner_client.get(reverse("customers:detail", args=[customer.public_id]))
     assert b"VIP list" in response.content
     assert Segment.objects.get(pk=segment.pk).size == 1
+
+
+def test_editing_the_filter_recomputes_with_exact_events(
+    project, django_capture_on_commit_callbacks
+):
+    CustomerFactory(project=project, source_id="a", address_city="Berlin")
+    CustomerFactory(project=project, source_id="b", address_city="Paris")
+    with django_capture_on_commit_callbacks(execute=True):
+        segment = segment_create(project=project, name="City", type="auto-update", filter=BERLIN)
+    paris = {"junction": "and", "address.city": {"conditions": {"$is": ["Paris"]}}}
+    with django_capture_on_commit_callbacks(execute=True):
+        segment_update(segment=segment, name="Paris", filter=paris)
+    segment.refresh_from_db()
+    assert (segment.name, segment.filter, segment.size) == ("Paris", paris, 1)
+    assert members(segment) == {"b"}
+    assert events(segment) == [
+        ("customer.segment.entered", "a"),
+        ("customer.segment.entered", "b"),
+        ("customer.segment.left", "a"),
+    ]
+    # renaming alone computes nothing
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        segment_update(segment=segment, name="Paris shoppers", filter=paris)
+    assert callbacks == []
+
+
+def test_a_static_segment_takes_no_filter_and_names_stay_unique(project):
+    static = segment_create(project=project, name="VIP", type="static")
+    segment_create(project=project, name="Other", type="static")
+    with pytest.raises(ApplicationError, match="has members, not a filter"):
+        segment_update(segment=static, filter=BERLIN)
+    with pytest.raises(ApplicationError, match="exists"):
+        segment_update(segment=static, name="Other")
+    assert segment_update(segment=static, name=" VIP 2 ").name == "VIP 2"
+
+
+def test_a_segment_in_use_cannot_be_deleted(project, monkeypatch):
+    segment = segment_create(project=project, name="VIP", type="static")
+    monkeypatch.setattr(
+        usage,
+        "_checks",
+        [lambda s: ["validation rule “Only VIPs”"] if s.pk == segment.pk else []],
+    )
+    with pytest.raises(ApplicationError, match="in use by validation rule “Only VIPs”") as error:
+        segment_delete(segment=segment)
+    assert error.value.code == 409
+    assert Segment.objects.filter(pk=segment.pk).exists()
+    monkeypatch.setattr(usage, "_checks", [])
+    segment_delete(segment=segment)
+    assert not Segment.objects.filter(pk=segment.pk).exists()
+
+
+def test_removing_members_of_a_static_segment_keeps_the_size_exact(project):
+    a, b = CustomerFactory(project=project), CustomerFactory(project=project)
+    segment = segment_create(
+        project=project, name="VIP", type="static", customer_ids=[a.source_id, b.public_id]
+    )
+    assert segment_remove_members(segment=segment, customer_ids=[a.pk, a.pk, 999999]) == 1
+    segment.refresh_from_db()
+    assert segment.size == 1 and members(segment) == {b.source_id}
+
+
+def test_date_based_segments_are_recomputed_once_a_day_in_the_projects_zone(
+    project, django_capture_on_commit_callbacks
+):
+    project.time_zone = "Europe/Berlin"
+    project.save()
+    march = CustomerFactory(project=project, source_id="march", birthdate=dt.date(1990, 3, 31))
+    april = CustomerFactory(project=project, source_id="april", birthdate=dt.date(1990, 4, 1))
+    birthdays = {"junction": "and", "birthdate": {"conditions": {"$this_month": [True]}}}
+    segment = Segment.objects.create(
+        project=project, name="Birthdays", type="auto-update", filter=birthdays, uses_time=True
+    )
+    Segment.objects.create(project=project, name="Berlin", type="auto-update", filter=BERLIN)
+    # 31 March 12:00 UTC: March in Berlin
+    day_one = dt.datetime(2025, 3, 31, 12, tzinfo=dt.UTC)
+    segment_recompute(segment_id=segment.pk, now=day_one)
+    assert members(segment) == {march.source_id}
+    # later the same Berlin day: nothing to do
+    assert segments_recompute_time_based(now=day_one + dt.timedelta(hours=9)) == 0
+    # 31 March 22:30 UTC is 1 April in Berlin: a new day, a new month
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        started = segments_recompute_time_based(now=dt.datetime(2025, 3, 31, 22, 30, tzinfo=dt.UTC))
+    assert started == 1 and len(callbacks) == 1  # only the date-based segment
+    segment_recompute(segment_id=segment.pk, now=dt.datetime(2025, 3, 31, 22, 30, tzinfo=dt.UTC))
+    assert members(segment) == {april.source_id}
+    assert events(segment)[-1] == ("customer.segment.left", "march")
+
+
+def test_create_and_update_record_whether_the_filter_uses_the_date(project):
+    plain = segment_create(project=project, name="Berlin", type="auto-update", filter=BERLIN)
+    assert plain.uses_time is False
+    recent = {"junction": "and", "created_at": {"conditions": {"$less_than_ago": [30]}}}
+    segment_update(segment=plain, filter=recent)
+    plain.refresh_from_db()
+    assert plain.uses_time is True
+
+
+def test_the_size_chart_keeps_one_point_per_day(project):
+    a = CustomerFactory(project=project, source_id="a", address_city="Berlin")
+    CustomerFactory(project=project, source_id="b", address_city="Berlin")
+    segment = Segment.objects.create(project=project, name="B", type="auto-update", filter=BERLIN)
+    monday = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
+    segment_recompute(segment_id=segment.pk, now=monday)
+    type(a).objects.filter(pk=a.pk).update(address_city="Rome")
+    segment_recompute(segment_id=segment.pk, now=monday + dt.timedelta(hours=2))
+    segment_recompute(segment_id=segment.pk, now=monday + dt.timedelta(days=1))
+    assert list(SegmentSize.objects.filter(segment=segment).values_list("day", "size")) == [
+        (dt.date(2025, 3, 3), 1),
+        (dt.date(2025, 3, 4), 1),
+    ]

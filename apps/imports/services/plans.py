@@ -128,6 +128,7 @@ class Plan:
     public_prefix = ""
     data_fields: tuple[str, ...] = ()  # known fields that are stored as columns
     json_fields: tuple[str, ...] = ()
+    insert_defaults: dict = {}  # values of columns the file does not set, for new rows
 
     def __init__(self, *, project, header: list[str], mapping: list[str]):
         self.project = project
@@ -270,6 +271,7 @@ class Plan:
             metadata_keys=self.metadata_keys if self.metadata_columns else None,
             public_prefix=self.public_prefix,
             insert_only=self.insert_only(),
+            insert_defaults=self.insert_defaults,
         )
 
     def insert_only(self) -> list[str]:
@@ -281,6 +283,7 @@ class CustomerPlan(Plan):
     model = Customer
     resource = Resource.CUSTOMER
     public_prefix = "cust"
+    insert_defaults = {"system_metadata": {"source": "import"}}
     data_fields = (
         "name",
         "email",

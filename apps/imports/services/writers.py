@@ -63,6 +63,7 @@ class SqlUpsertWriter:
         metadata_keys: list[str] | None,
         public_prefix: str,
         insert_only: list[str],
+        insert_defaults: dict | None = None,
     ):
         self.project = project
         self.public_prefix = public_prefix
@@ -87,7 +88,7 @@ class SqlUpsertWriter:
         for field in meta.concrete_fields:
             if field.name in SKIP_DEFAULTS or field.column in taken:
                 continue
-            value = field.get_default()
+            value = (insert_defaults or {}).get(field.name, field.get_default())
             if value is None and field.null:
                 continue
             self.default_columns.append(field.column)
@@ -309,7 +310,12 @@ class OrderWriter:
         missing = source_ids - found.keys()
         if missing:
             Customer.objects.bulk_create(
-                [Customer(project=self.project, source_id=s) for s in sorted(missing)],
+                [
+                    Customer(
+                        project=self.project, source_id=s, system_metadata={"source": "import"}
+                    )
+                    for s in sorted(missing)
+                ],
                 batch_size=1000,
                 ignore_conflicts=True,  # created meanwhile by an API call: the unique key decides
             )
