@@ -16,6 +16,7 @@ from tests.jobs.factories import JobFactory
 from tests.orders.factories import OrderFactory
 from tests.products.factories import ProductCollectionFactory, ProductFactory, SkuFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
+from tests.segments.factories import SegmentFactory
 from tests.urlcrawl import all_routes
 
 PUBLIC = {"login", "healthz", "invitation_accept"}
@@ -58,6 +59,7 @@ def objects(project) -> dict[str, str]:
         "order_id": order.public_id,
         "token": token,
         "customer_id": customer.public_id,
+        "segment_id": SegmentFactory(project=project).public_id,
         # not an object: the same value in every project (pages list the current project's data)
         "resource": "customer",
     }

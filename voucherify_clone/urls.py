@@ -23,6 +23,7 @@ urlpatterns = [
     path("customers/", include("apps.customers.urls")),
     path("products/", include("apps.products.urls")),
     path("orders/", include("apps.orders.urls")),
+    path("segments/", include("apps.segments.urls")),
     path("imports/", include("apps.imports.urls")),
     path("exports/", include("apps.exports.urls")),
     path("settings/metadata/", include("apps.metadata.urls")),

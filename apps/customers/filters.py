@@ -32,6 +32,10 @@ class CustomerFilter(django_filters.FilterSet):
     )
     metadata_key = django_filters.CharFilter(method="filter_metadata", label="Metadata key")
     metadata_value = django_filters.CharFilter(method="filter_metadata", label="Metadata value")
+    # The segments app sits above customers: filter through the reverse relation, never an import.
+    segment = django_filters.CharFilter(
+        field_name="segment_memberships__segment__public_id", label="Segment ID"
+    )
 
     class Meta:
         model = Customer

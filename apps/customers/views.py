@@ -39,9 +39,9 @@ def customer_detail(request, customer_id: str):
         "timeline": customer_timeline(customer=customer),
         "recent_orders": customer.orders.order_by("-created_at")[:10],
         # the reverse relation: customers never import the segments app above them
-        "segment_names": list(
+        "segments": list(
             customer.segment_memberships.order_by("segment__name").values_list(
-                "segment__name", flat=True
+                "segment__public_id", "segment__name"
             )
         ),
     }

@@ -10,11 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.customers.models import Customer, CustomEvent
+from apps.jobs.models import Job, JobStatus
 from apps.metadata.services import metadata_schema_save
 from apps.orders.models import Order
 from apps.orders.services import order_upsert
 from apps.products.models import CollectionItem, CollectionType, Product, ProductCollection
 from apps.products.services import product_upsert, sku_upsert
+from apps.segments.models import Segment, SegmentType
+from apps.segments.services import segment_create, segment_recompute
 
 FIRST = [
     "Anna",
@@ -151,6 +154,8 @@ def seed_customers(project, count: int = 300) -> None:
         source_id = f"demo-cust-{index:04d}"
         first, last = rng.choice(FIRST), rng.choice(LAST)
         city, country = rng.choice(CITIES)
+        if index % 15 == 0:  # the "Berlin customers" segment is never empty
+            city, country = "Berlin", "Germany"
         created = now - timedelta(days=rng.randint(0, 700), minutes=rng.randint(0, 1440))
         customer = Customer(
             project=project,
@@ -218,9 +223,54 @@ def seed_events(project) -> None:
     )
 
 
+SEGMENTS = [
+    (
+        "Berlin customers",
+        {"junction": "and", "address.city": {"conditions": {"$is": ["Berlin"]}}},
+    ),
+    (
+        "Spent over 400",
+        {"junction": "and", "summary.orders.total_amount": {"conditions": {"$more_than": [40000]}}},
+    ),
+    (
+        "Birthday this month",
+        {"junction": "and", "birthdate": {"conditions": {"$this_month": True}}},
+    ),
+]
+VIP_SOURCE_IDS = [f"demo-cust-{index:04d}" for index in (1, 2, 3, 5, 8, 13, 21, 34)]
+
+
+def seed_segments(project) -> None:
+    """Three auto-update segments computed right here (the demo shows sizes without a worker)
+    and a static "VIP list". A segment that exists already is left as it is."""
+    existing = set(Segment.objects.filter(project=project).values_list("name", flat=True))
+    for name, filter in SEGMENTS:
+        if name in existing:
+            continue
+        segment = segment_create(
+            project=project, name=name, type=SegmentType.AUTO_UPDATE, filter=filter
+        )
+        # segment_create enqueued a recompute job for after the commit: run it now, so that job
+        # is done by then and its task (eager or on a worker) finds nothing left to do.
+        job = (
+            Job.objects.filter(project=project, type="segment.recompute", status=JobStatus.ENQUEUED)
+            .filter(params__segment=segment.public_id)
+            .first()
+        )
+        segment_recompute(segment_id=segment.pk, job_id=job.pk if job else None)
+    if "VIP list" not in existing:
+        segment_create(
+            project=project,
+            name="VIP list",
+            type=SegmentType.STATIC,
+            customer_ids=VIP_SOURCE_IDS,
+        )
+
+
 def seed_project_data(project) -> None:
     with transaction.atomic():
         products = seed_catalog(project)
         seed_customers(project)
         seed_orders(project, products)
         seed_events(project)
+        seed_segments(project)

@@ -422,3 +422,45 @@ def segments_recompute_time_based(*, now: datetime | None = None) -> int:
         segment_recompute_start(segment=segment)
         started += 1
     return started
+
+
+# --- Added for the segment screens (apps/segments/views.py) ---------------------------------
+
+ADD_MEMBERS_BATCH = 5_000  # refs per statement: far below PostgreSQL's 65,535 parameters
+
+
+def segment_add_members_in_batches(*, segment: Segment, refs) -> tuple[int, list[str]]:
+    """Add any number of refs (a pasted list, a 100,000-row CSV) to a static segment, a batch at
+    a time so no statement carries more parameters than the database takes.
+    Returns (how many customers joined, the unknown refs in the order given, once each)."""
+    if segment.type != SegmentType.STATIC:
+        raise ApplicationError("Only static segments take members by hand.")
+    unique = list(dict.fromkeys(str(ref).strip() for ref in refs if str(ref).strip()))
+    now = timezone.now()
+    unknown: list[str] = []
+    with transaction.atomic():
+        # one change of a static segment at a time, so the size difference is what we added
+        before = (
+            Segment.objects.select_for_update().values_list("size", flat=True).get(pk=segment.pk)
+        )
+        for start in range(0, len(unique), ADD_MEMBERS_BATCH):
+            batch = unique[start : start + ADD_MEMBERS_BATCH]
+            unknown += segment_add_members(segment=segment, refs=batch, now=now)
+        after = Segment.objects.values_list("size", flat=True).get(pk=segment.pk)
+    return after - before, unknown
+
+
+def segments_recompute_time_based_in_project(*, project, created_by=None) -> list:
+    """The dashboard's "recompute date-based segments now": start a recompute of every
+    date-dependent filter segment of one project, computed today or not. (The hourly
+    `segments_recompute_time_based` covers all projects and skips those done today.)"""
+    segments = Segment.objects.filter(
+        project=project,
+        uses_time=True,
+        type__in=[SegmentType.AUTO_UPDATE, SegmentType.PASSIVE],
+    ).select_related("project")
+    with transaction.atomic():
+        return [
+            segment_recompute_start(segment=segment, created_by=created_by)
+            for segment in segments.order_by("name")
+        ]
