@@ -62,7 +62,7 @@ INSERT INTO customers_customer (
     redemptions_total_redeemed, redemptions_total_failed, redemptions_total_succeeded,
     redemptions_total_rolled_back, redemptions_total_rollback_failed,
     redemptions_total_rollback_succeeded, gift_redeemed_amount, loyalty_redeemed_points,
-    created_at, updated_at
+    loyalty_referred_customers, system_metadata, created_at, updated_at
 )
 SELECT
     %(project_id)s,
@@ -91,6 +91,7 @@ SELECT
     CASE WHEN i %% 10 = 0 THEN NULL
          ELSE timestamptz '2026-11-01 00:00:00+00' - (i %% 1000) * interval '1 hour' END,
     0, 0, 0, 0, 0, 0, 0, 0,
+    0, '{"source": "import"}'::jsonb,
     timestamptz '2026-11-01 00:00:00+00' - i * interval '1 minute',
     timestamptz '2026-11-01 00:00:00+00' - i * interval '1 minute'
 FROM generate_series(1, %(rows)s) AS i

@@ -10,6 +10,14 @@ from django.urls import reverse
 from apps.jobs.models import Job
 from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
+from tests.campaigns.factories import (
+    CampaignFactory,
+    CampaignTemplateFactory,
+    CategoryFactory,
+    PromotionStackFactory,
+    PromotionTierFactory,
+    VoucherFactory,
+)
 from tests.customers.factories import CustomerFactory
 from tests.imports.factories import ImportFactory
 from tests.jobs.factories import JobFactory
@@ -19,9 +27,16 @@ from tests.projects.factories import MembershipFactory, ProjectFactory
 from tests.segments.factories import SegmentFactory
 from tests.urlcrawl import all_routes
 
-PUBLIC = {"login", "healthz", "invitation_accept"}
+PUBLIC = {
+    "login",
+    "healthz",
+    "invitation_accept",
+    # QR code / barcode images: members, signed links or public projects (checked inside)
+    "campaigns:voucher_qr",
+    "campaigns:voucher_barcode",
+}
 # URL parameters that name a kind of thing, not an object of one project.
-NON_OBJECT_KWARGS = {"resource"}
+NON_OBJECT_KWARGS = {"resource", "fmt"}
 # Logged-in views that are not about the current project's data.
 NOT_PROJECT_SCOPED = {
     "logout",
@@ -60,8 +75,15 @@ def objects(project) -> dict[str, str]:
         "token": token,
         "customer_id": customer.public_id,
         "segment_id": SegmentFactory(project=project).public_id,
-        # not an object: the same value in every project (pages list the current project's data)
+        "campaign_id": CampaignFactory(project=project).public_id,
+        "voucher_id": VoucherFactory(campaign__project=project).public_id,
+        "tier_id": PromotionTierFactory(campaign__project=project).public_id,
+        "stack_id": PromotionStackFactory(campaign__project=project).public_id,
+        "category_id": CategoryFactory(project=project).public_id,
+        "template_id": CampaignTemplateFactory(project=project).public_id,
+        # not objects: the same value in every project (pages list the current project's data)
         "resource": "customer",
+        "fmt": "svg",
     }
 
 

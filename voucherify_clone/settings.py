@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.products",
     "apps.orders",
     "apps.segments",
+    "apps.campaigns",
     "apps.imports",
     "apps.exports",
     "apps.api",
@@ -195,7 +196,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "pyBarcode": {"level": "WARNING"},  # "Pillow not found": barcodes are SVG only
+    },
 }
 
 STORAGES = {

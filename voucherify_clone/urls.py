@@ -24,6 +24,7 @@ urlpatterns = [
     path("products/", include("apps.products.urls")),
     path("orders/", include("apps.orders.urls")),
     path("segments/", include("apps.segments.urls")),
+    path("campaigns/", include("apps.campaigns.urls")),
     path("imports/", include("apps.imports.urls")),
     path("exports/", include("apps.exports.urls")),
     path("settings/metadata/", include("apps.metadata.urls")),

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.customers.models import Customer, CustomEvent
+from apps.demo.campaigns import seed_campaigns
 from apps.jobs.models import Job, JobStatus
 from apps.metadata.services import metadata_schema_save
 from apps.orders.models import Order
@@ -274,3 +275,4 @@ def seed_project_data(project) -> None:
         seed_orders(project, products)
         seed_events(project)
         seed_segments(project)
+        seed_campaigns(project)

@@ -1,4 +1,4 @@
-"""CSV exports of customers, products and orders.
+"""CSV exports of customers, products, orders and vouchers.
 
 `export_start` records a Job and enqueues `export_run` (Celery, bulk queue), which streams the
 list page's filtered queryset into a CSV file in storage and reports progress on the job; the
@@ -22,11 +22,13 @@ from itertools import islice
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection, connections, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Case, Count, F, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.fields import TextField
 from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
 
+from apps.campaigns.discounts import describe_discount
+from apps.campaigns.selectors import voucher_list
 from apps.core.csv import safe_cell, safe_row
 from apps.core.errors import ApplicationError
 from apps.core.money import currency_exponent
@@ -55,7 +57,9 @@ class ExportKind:
     label: str
     metadata_resource: str  # apps.metadata Resource value
     select: Callable  # (project, QueryDict) -> (queryset, filterset)
-    columns: Callable  # (exponent, currency) -> list[(header, expression)]
+    columns: Callable  # (exponent, currency[, queryset]) -> list[(header, expression)]
+    # columns that depend on the rows (vouchers' discounts in words) get the queryset too
+    columns_need_rows: bool = False
 
 
 def _customer_columns(exponent: int, currency: str) -> list[tuple[str, object]]:
@@ -122,6 +126,58 @@ def _order_columns(exponent: int, currency: str) -> list[tuple[str, object]]:
     ]
 
 
+MAX_DESCRIBED_DISCOUNTS = 200
+
+
+def _discount_text(queryset: QuerySet, currency: str):
+    """Each voucher's discount in words (describe_discount). The distinct discounts of the rows
+    are few (one per campaign, plus codes edited one by one): they are described here and the
+    database picks the text per row; past MAX_DESCRIBED_DISCOUNTS the rest show as JSON."""
+    discounts = list(
+        queryset.order_by()
+        .filter(discount__isnull=False)
+        .values_list("discount", flat=True)
+        .distinct()[: MAX_DESCRIBED_DISCOUNTS + 1]
+    )
+    whens = [
+        When(discount=discount, then=Value(describe_discount(discount, currency)))
+        for discount in discounts[:MAX_DESCRIBED_DISCOUNTS]
+        if isinstance(discount, dict)
+    ]
+    fallback = Value("")
+    if len(discounts) > MAX_DESCRIBED_DISCOUNTS:
+        fallback = Coalesce(Cast("discount", TextField()), Value(""))
+    if not whens:
+        return fallback
+    return Case(*whens, default=fallback, output_field=TextField())
+
+
+def _voucher_columns(exponent: int, currency: str, queryset: QuerySet) -> list[tuple[str, object]]:
+    return [
+        ("code", F("code")),
+        ("id", F("public_id")),
+        ("campaign", F("campaign__name")),
+        ("type", F("type")),
+        ("discount", _discount_text(queryset, currency)),
+        (f"gift_balance ({currency})", MajorUnits("gift_balance", exponent=exponent)),
+        ("loyalty_balance", F("loyalty_balance")),
+        ("redemption_quantity", F("redemption_quantity")),
+        ("redeemed_quantity", F("redeemed_quantity")),
+        ("holder_source_id", F("holder__source_id")),
+        (
+            "active",
+            Case(
+                When(active=True, then=Value("true")),
+                default=Value("false"),
+                output_field=TextField(),
+            ),
+        ),
+        ("start_date", IsoTimestamp("start_date")),
+        ("expiration_date", IsoTimestamp("expiration_date")),
+        ("created_at", IsoTimestamp("created_at")),
+    ]
+
+
 KINDS = {
     kind.name: kind
     for kind in (
@@ -145,6 +201,14 @@ KINDS = {
             "order",
             lambda project, filters: order_list(project=project, filters=filters),
             _order_columns,
+        ),
+        ExportKind(
+            "vouchers",
+            "Vouchers",
+            "voucher",
+            lambda project, filters: voucher_list(project=project, filters=filters),
+            _voucher_columns,
+            columns_need_rows=True,
         ),
     )
 }
@@ -258,7 +322,11 @@ def metadata_keys(queryset: QuerySet, *, schema_keys=()) -> list[str]:
 def export_columns(*, project, spec: ExportKind, queryset: QuerySet) -> tuple[list, bool]:
     """[(header, expression)] for `spec`, with one `metadata.<key>` column per key found."""
     currency = project.currency
-    columns = spec.columns(currency_exponent(currency), currency)
+    exponent = currency_exponent(currency)
+    if spec.columns_need_rows:
+        columns = spec.columns(exponent, currency, queryset)
+    else:
+        columns = spec.columns(exponent, currency)
     schema = schema_for(project=project, resource=spec.metadata_resource)
     keys = metadata_keys(queryset, schema_keys=schema.properties.keys())
     truncated = len(keys) > MAX_METADATA_COLUMNS

@@ -85,6 +85,62 @@ CATALOG: dict[str, tuple[Column, ...]] = {
         Column("created_at", "created at", aliases=("date", "order_date")),
         Column("items", "items", help="JSON list of Voucherify order items (minor units)"),
     ),
+    ImportKind.VOUCHERS: (
+        Column(
+            "code",
+            "code",
+            required=True,
+            aliases=("voucher_code", "voucher", "coupon", "coupon_code"),
+            help="Up to 100 characters, no spaces. Existing codes are refused, never updated.",
+        ),
+        Column(
+            "campaign",
+            "campaign (name or id)",
+            aliases=("campaign_name", "campaign_id"),
+            help="Empty: a standalone voucher. Codes take the campaign's settings; the row's "
+            "columns replace them.",
+        ),
+        Column(
+            "type",
+            "voucher type",
+            aliases=("voucher_type",),
+            help="DISCOUNT_VOUCHER, GIFT_VOUCHER or LOYALTY_CARD (default: the campaign's, or "
+            "DISCOUNT_VOUCHER)",
+        ),
+        Column(
+            "discount_type",
+            "discount type",
+            help="AMOUNT, PERCENT or FIXED (or leave empty and fill one value column)",
+        ),
+        Column("amount_off", "amount off", help="In major units, e.g. 10.00"),
+        Column("percent_off", "percent off", aliases=("percent",), help="e.g. 15 or 12.5"),
+        Column("amount_limit", "amount limit", help="Most a percent discount gives, e.g. 20.00"),
+        Column("fixed_amount", "fixed amount", help="The price to pay, in major units"),
+        Column("discount_effect", "discount effect", aliases=("effect",)),
+        Column("gift_amount", "gift card amount", aliases=("gift_balance",), help="e.g. 50.00"),
+        Column("loyalty_points", "loyalty points", aliases=("loyalty_balance", "points")),
+        Column(
+            "redemption_quantity",
+            "redemption limit",
+            aliases=("redemption_limit",),
+            help="Redemptions per code; empty = the campaign's (or unlimited)",
+        ),
+        Column("active", "active", aliases=("enabled",), help="true/false (default true)"),
+        Column(
+            "start_date",
+            "start date",
+            aliases=("valid_from",),
+            help="2026-01-31 or 2026-01-31T09:00:00Z; without a zone, the project's",
+        ),
+        Column(
+            "expiration_date",
+            "expiration date",
+            aliases=("valid_until", "expires_at"),
+            help="A date alone means the end of that day",
+        ),
+        Column("category", "category (name or id)", aliases=("category_name", "category_id")),
+        Column("additional_info", "additional info", aliases=("notes",)),
+    ),
 }
 
 # Columns that Voucherify-style exports carry but imports must not write.
@@ -93,6 +149,23 @@ IGNORED_BY_DEFAULT = {
     ImportKind.PRODUCTS: {"object", "created_at", "updated_at", "skus"},
     ImportKind.SKUS: {"object", "created_at", "updated_at", "product_id"},
     ImportKind.ORDERS: {"object", "id", "updated_at", "total_amount", "total_discount_amount"},
+    # what a voucher export carries besides the importable columns
+    ImportKind.VOUCHERS: {
+        "object",
+        "id",
+        "created_at",
+        "updated_at",
+        "redemption_count",
+        "redeemed_quantity",
+        "published",
+        "holder",
+        "holder_id",
+        "customer",
+        "qr_code",
+        "bar_code",
+        "is_referral_code",
+        "value",
+    },
 }
 
 # Required columns beyond the `required` flags: orders need an amount or items.

@@ -13,6 +13,7 @@ class ImportKind(models.TextChoices):
     PRODUCTS = "products", "Products"
     SKUS = "skus", "SKUs"
     ORDERS = "orders", "Orders"
+    VOUCHERS = "vouchers", "Vouchers"
 
 
 class ImportStatus(models.TextChoices):

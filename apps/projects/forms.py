@@ -48,6 +48,12 @@ class ProjectForm(forms.Form):
         label="Allowed client origins",
         help_text="Websites allowed to call the client-side API, one per line; * for development.",
     )
+    public_assets = forms.BooleanField(
+        required=False,
+        label="Public voucher QR codes and barcodes",
+        help_text="On: anyone with a voucher's QR code or barcode URL can open the image. "
+        "Off: only members of this project, or signed links.",
+    )
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
@@ -55,6 +61,13 @@ class ProjectForm(forms.Form):
 
 class ProjectCreateForm(ProjectForm):
     allowed_origins = None
+    public_assets = None
+    codes_case_sensitive = forms.BooleanField(
+        required=False,
+        label="Voucher codes are case-sensitive",
+        help_text="Off (recommended): SPRING10 and spring10 are the same code. "
+        "This cannot be changed later.",
+    )
 
 
 class InvitationForm(forms.Form):

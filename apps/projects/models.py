@@ -12,6 +12,12 @@ class Project(TimeStampedModel):
     name = models.CharField(max_length=100)
     currency = models.CharField(max_length=3, default="USD")
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Chosen when the project is created, never changed: "SPRING10" and "spring10" are one code
+    # unless codes are case-sensitive.
+    codes_case_sensitive = models.BooleanField(default=False)
+    # Vouchers' QR codes and barcodes open for anyone who knows the URL (else: members, or a
+    # signed link).
+    public_assets = models.BooleanField(default=False)
     allowed_origins = models.JSONField(
         default=list,
         blank=True,

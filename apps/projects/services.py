@@ -29,9 +29,21 @@ def hash_secret(secret: str) -> str:
 # Projects ----------------------------------------------------------------------------------------
 
 
-def project_create(*, name: str, owner, currency: str = "USD", time_zone: str = "UTC") -> Project:
+def project_create(
+    *,
+    name: str,
+    owner,
+    currency: str = "USD",
+    time_zone: str = "UTC",
+    codes_case_sensitive: bool = False,
+) -> Project:
     with transaction.atomic():
-        project = Project(name=name, currency=currency, time_zone=time_zone)
+        project = Project(
+            name=name,
+            currency=currency,
+            time_zone=time_zone,
+            codes_case_sensitive=codes_case_sensitive,
+        )
         project.full_clean()
         project.save()
         Membership.objects.create(project=project, user=owner, role=Role.OWNER)
@@ -39,14 +51,30 @@ def project_create(*, name: str, owner, currency: str = "USD", time_zone: str = 
 
 
 def project_update(
-    *, project: Project, name: str, currency: str, time_zone: str, allowed_origins: list[str]
+    *,
+    project: Project,
+    name: str,
+    currency: str,
+    time_zone: str,
+    allowed_origins: list[str],
+    public_assets: bool = False,
 ) -> Project:
     project.name = name
     project.currency = currency
     project.time_zone = time_zone
     project.allowed_origins = allowed_origins
+    project.public_assets = public_assets
     project.full_clean()
-    project.save(update_fields=["name", "currency", "time_zone", "allowed_origins", "updated_at"])
+    project.save(
+        update_fields=[
+            "name",
+            "currency",
+            "time_zone",
+            "allowed_origins",
+            "public_assets",
+            "updated_at",
+        ]
+    )
     return project
 
 

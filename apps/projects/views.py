@@ -73,6 +73,7 @@ def settings_general(request):
         "currency": project.currency,
         "time_zone": project.time_zone,
         "allowed_origins": project.allowed_origins,
+        "public_assets": project.public_assets,
     }
     form = ProjectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -445,7 +445,7 @@ def test_exports_work_with_storage_without_local_paths(project, run_export, sett
 
 def test_unknown_kinds_and_invalid_filters_are_refused(project):
     with pytest.raises(ApplicationError, match="Unknown export"):
-        export_start(project=project, kind="vouchers")
+        export_start(project=project, kind="rewards")
     with pytest.raises(ApplicationError, match="created_after"):
         export_start(project=project, kind="customers", filters="created_after=yesterday")
     with pytest.raises(ApplicationError, match="price_min"):

@@ -51,6 +51,7 @@ JOB_TYPES = {
     ImportKind.PRODUCTS: "PRODUCTS_IMPORT_CSV",
     ImportKind.SKUS: "SKUS_IMPORT_CSV",
     ImportKind.ORDERS: "ORDERS_IMPORT_CSV",
+    ImportKind.VOUCHERS: "VOUCHERS_IMPORT_CSV",
 }
 EDITABLE = (ImportStatus.MAPPING, ImportStatus.VALIDATED, ImportStatus.FAILED)
 COUNT_KEYS = ("total", "new", "updated", "unchanged", "invalid")

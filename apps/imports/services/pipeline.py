@@ -26,7 +26,8 @@ def read_batches(
     batch_size: int = BATCH_SIZE,
     encode=None,
 ) -> Iterator[Batch]:
-    """Validate every row; a source_id seen before is a duplicate naming the earlier line.
+    """Validate every row; a key (source_id; a voucher's code) seen before is a duplicate
+    naming the earlier line.
 
     `encode` turns a valid row into what the writer loads (e.g. a ready COPY line), here in the
     reader thread, which also keeps a batch small in memory.
@@ -63,12 +64,7 @@ def read_batches(
             if source_id:
                 first = seen.setdefault(source_id, line)
                 if first != line:
-                    problems.append(
-                        (
-                            plan.source_column,
-                            f"duplicate source_id “{source_id}”: line {first} has it too",
-                        )
-                    )
+                    problems.append(plan.duplicate_problem(source_id, first))
                     row = None
             if problems:
                 batch.invalid.add(line)

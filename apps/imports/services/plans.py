@@ -129,13 +129,14 @@ class Plan:
     data_fields: tuple[str, ...] = ()  # known fields that are stored as columns
     json_fields: tuple[str, ...] = ()
     insert_defaults: dict = {}  # values of columns the file does not set, for new rows
+    key_field = "source_id"  # the column rows are matched (and duplicates found) by
 
     def __init__(self, *, project, header: list[str], mapping: list[str]):
         self.project = project
         self.header = header
         self.width = len(header)
         self.targets = {target: index for index, target in enumerate(mapping) if target}
-        self.source_index = self.targets["source_id"]
+        self.source_index = self.targets[self.key_field]
         self.source_column = header[self.source_index]
         self.id_index = self.targets.get("id")
         self.metadata_columns = [
@@ -187,6 +188,9 @@ class Plan:
         elif len(source_id) > MAX_SOURCE_ID:
             problems.append((self.source_column, f"is longer than {MAX_SOURCE_ID} characters"))
         return source_id
+
+    def duplicate_problem(self, key: str, first_line: int) -> tuple[str, str]:
+        return (self.source_column, f"duplicate source_id “{key}”: line {first_line} has it too")
 
     def check_value(self, cells: list[str]):
         """What check_batch needs of a valid row: the value of its `id` column, if any."""
@@ -658,4 +662,8 @@ PLANS = {
 
 
 def plan_for(imp) -> Plan:
+    if imp.kind == ImportKind.VOUCHERS:
+        from .vouchers import VoucherPlan  # late: it builds on this module's Plan
+
+        return VoucherPlan(project=imp.project, header=imp.header, mapping=imp.mapping)
     return PLANS[imp.kind](project=imp.project, header=imp.header, mapping=imp.mapping)

@@ -1,0 +1,83 @@
+"""Writes for campaigns, vouchers, promotions, publications and cards (one module each)."""
+
+from .campaigns import (
+    campaign_add_vouchers,
+    campaign_create,
+    campaign_delete,
+    campaign_set_active,
+    campaign_update,
+    resolve_category,
+    voucher_create,
+    voucher_delete,
+    voucher_set_active,
+    voucher_update,
+)
+from .cards import card_adjust
+from .catalog import (
+    campaign_config,
+    campaign_from_template,
+    category_create,
+    category_delete,
+    category_update,
+    template_create,
+    template_delete,
+    tier_from_template,
+)
+from .generation import campaign_generate, generate_codes, generation_start
+from .promotions import (
+    stack_create,
+    stack_delete,
+    stack_tiers,
+    stack_update,
+    tier_create,
+    tier_delete,
+    tier_set_active,
+    tier_update,
+    tiers_reorder,
+)
+from .publications import (
+    publication_create,
+    publish_segment,
+    publish_segment_start,
+    resolve_campaign,
+    resolve_voucher,
+)
+
+__all__ = [
+    "campaign_add_vouchers",
+    "campaign_config",
+    "campaign_create",
+    "campaign_delete",
+    "campaign_from_template",
+    "campaign_generate",
+    "campaign_set_active",
+    "campaign_update",
+    "card_adjust",
+    "category_create",
+    "category_delete",
+    "category_update",
+    "generate_codes",
+    "generation_start",
+    "publication_create",
+    "publish_segment",
+    "publish_segment_start",
+    "resolve_campaign",
+    "resolve_category",
+    "resolve_voucher",
+    "stack_create",
+    "stack_delete",
+    "stack_tiers",
+    "stack_update",
+    "template_create",
+    "template_delete",
+    "tier_create",
+    "tier_delete",
+    "tier_from_template",
+    "tier_set_active",
+    "tier_update",
+    "tiers_reorder",
+    "voucher_create",
+    "voucher_delete",
+    "voucher_set_active",
+    "voucher_update",
+]
