@@ -4,10 +4,11 @@ customers, and the daily recompute of segments whose filters depend on the date.
 # ruff: noqa: S608 -- the diff SQL interpolates table names from model meta and Django's own
 # compiled subquery; every value is a bound parameter.
 
+import json
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F
+from django.db.models import BooleanField, Case, ExpressionWrapper, F, Value, When
 from django.utils import timezone
 
 from apps.core.conditions import FilterError, compile_filter, uses_time
@@ -15,6 +16,7 @@ from apps.core.errors import ApplicationError
 from apps.core.filters import project_zone
 from apps.customers.models import Customer
 from apps.jobs.services import job_create, job_fail, job_finish, job_start
+from apps.metadata.models import MetadataSchema, Resource
 
 from .fields import customer_fields
 from .models import (
@@ -182,25 +184,34 @@ def _refresh_size(segment: Segment, now: datetime) -> None:
     Segment.objects.filter(pk=segment.pk).update(
         size=SegmentMember.objects.filter(segment=segment).count(), computed_at=now, updated_at=now
     )
-    _record_size(segment.pk, now)
+    _record_sizes([segment.pk], now)
 
 
 def _add_to_size(segment_id: int, delta: int, now: datetime, *, computed=False) -> None:
     """Exact: the delta counts rows this transaction really inserted or deleted. `computed`
     marks a full recompute (the daily time-based recompute looks at `computed_at`)."""
+    _add_to_sizes({segment_id: delta}, now, computed=computed)
+
+
+def _add_to_sizes(deltas: dict[int, int], now: datetime, *, computed=False) -> None:
+    """Several segments' size changes in two statements, whatever their number."""
+    if not deltas:
+        return
     changes = {"computed_at": now} if computed else {}
-    Segment.objects.filter(pk=segment_id).update(size=F("size") + delta, updated_at=now, **changes)
-    _record_size(segment_id, now)
+    change = Case(*(When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()))
+    Segment.objects.filter(pk__in=deltas).update(size=F("size") + change, updated_at=now, **changes)
+    _record_sizes(list(deltas), now)
 
 
-def _record_size(segment_id: int, now: datetime) -> None:
-    """Today's (UTC) point of the size chart: the segment's size as this transaction left it."""
+def _record_sizes(segment_ids: list[int], now: datetime) -> None:
+    """Today's (UTC) point of the size chart: each segment's size as this transaction left it."""
+    placeholders = ", ".join(["%s"] * len(segment_ids))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {SegmentSize._meta.db_table} (segment_id, day, size) "
-            f"SELECT id, %s, size FROM {Segment._meta.db_table} WHERE id = %s "
+            f"SELECT id, %s, size FROM {Segment._meta.db_table} WHERE id IN ({placeholders}) "
             "ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size",
-            [now.astimezone(UTC).date(), segment_id],
+            [now.astimezone(UTC).date(), *segment_ids],
         )
 
 
@@ -321,20 +332,19 @@ def segments_evaluate_customers(
     )
     if not segments or not customer_ids:
         return {"entered": 0, "left": 0}
-    fields = customer_fields(segments[0].project)  # one metadata-schema read for all
-    flags = {
-        f"s{segment.pk}": ExpressionWrapper(
-            segment_filter_q(segment, fields, now=now), output_field=BooleanField()
+    sql, params = _flags_query(segments, now)
+    placeholders = ", ".join(["%s"] * len(customer_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({sql}) flags WHERE flags.member_id IN ({placeholders})",
+            [*params, *customer_ids],
         )
-        for segment in segments
-    }
-    rows = Customer.objects.filter(project_id=project_id, pk__in=customer_ids).annotate(**flags)
-    should = {
-        (segment.pk, row.pk)
-        for row in rows.only("pk")
-        for segment in segments
-        if getattr(row, f"s{segment.pk}")
-    }
+        should = {
+            (segment.pk, row[0])
+            for row in cursor.fetchall()
+            for segment, flag in zip(segments, row[1:], strict=True)
+            if flag
+        }
     by_pk = {segment.pk: segment for segment in segments}
     with transaction.atomic():
         # Segment rows are locked in pk order (as recompute does), so membership is read and
@@ -360,10 +370,43 @@ def segments_evaluate_customers(
                 if by_pk[s].type == SegmentType.AUTO_UPDATE
             ]
         )
-        for segment_id in {s for s, _ in entered + left}:
-            delta = sum(s == segment_id for s, _ in entered) - sum(s == segment_id for s, _ in left)
-            _add_to_size(segment_id, delta, now)
+        deltas: dict[int, int] = {}
+        for segment_id, _ in entered:
+            deltas[segment_id] = deltas.get(segment_id, 0) + 1
+        for segment_id, _ in left:
+            deltas[segment_id] = deltas.get(segment_id, 0) - 1
+        _add_to_sizes(deltas, now)
     return {"entered": len(entered), "left": len(left)}
+
+
+_FLAG_QUERIES: dict[tuple, tuple[str, tuple]] = {}
+
+
+def _flags_query(segments: list[Segment], now: datetime) -> tuple[str, tuple]:
+    """SQL selecting each customer's id and one flag per segment (matches or not), compiled once
+    per set of segment filters, metadata schema and day: compiling twenty filters through the
+    ORM costs more than running them for one customer."""
+    project = segments[0].project
+    schema = MetadataSchema.objects.filter(project=project, related_object=Resource.CUSTOMER)
+    key = (
+        project.pk,
+        tuple((segment.pk, json.dumps(segment.filter, sort_keys=True)) for segment in segments),
+        schema.values_list("updated_at", flat=True).first(),
+        now.astimezone(project_zone(project)).date(),
+    )
+    if key not in _FLAG_QUERIES:
+        fields = customer_fields(project)  # one metadata-schema read for all
+        flags = {
+            f"s{segment.pk}": ExpressionWrapper(
+                segment_filter_q(segment, fields, now=now), output_field=BooleanField()
+            )
+            for segment in segments
+        }
+        query = Customer.objects.filter(project=project).annotate(member_id=F("pk"), **flags)
+        if len(_FLAG_QUERIES) >= 500:
+            _FLAG_QUERIES.clear()
+        _FLAG_QUERIES[key] = query.values_list("member_id", *flags).query.sql_with_params()
+    return _FLAG_QUERIES[key]
 
 
 def _insert_members(pairs: list[tuple[int, int]], now: datetime) -> list[tuple[int, int]]:
@@ -382,17 +425,17 @@ def _insert_members(pairs: list[tuple[int, int]], now: datetime) -> list[tuple[i
 
 
 def _delete_members(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if not pairs:
+        return []
     member = SegmentMember._meta.db_table
-    deleted = []
+    rows = ", ".join(["(%s, %s)"] * len(pairs))
     with connection.cursor() as cursor:
-        for segment_id, customer_id in pairs:
-            cursor.execute(
-                f"DELETE FROM {member} WHERE segment_id = %s AND customer_id = %s "
-                "RETURNING segment_id, customer_id",
-                [segment_id, customer_id],
-            )
-            deleted += cursor.fetchall()
-    return sorted(deleted)
+        cursor.execute(
+            f"DELETE FROM {member} WHERE (segment_id, customer_id) IN (VALUES {rows}) "
+            "RETURNING segment_id, customer_id",
+            [value for pair in pairs for value in pair],
+        )
+        return sorted(cursor.fetchall())
 
 
 def segments_recompute_project(*, project_id: int) -> int:

@@ -308,3 +308,32 @@ def test_the_size_chart_keeps_one_point_per_day(project):
         (dt.date(2025, 3, 3), 1),
         (dt.date(2025, 3, 4), 1),
     ]
+
+
+def test_reevaluation_follows_a_changed_filter_and_schema(project):
+    # the compiled flags query is cached: a new filter or metadata type must not reuse it
+    customer = CustomerFactory(project=project, address_city="Berlin", metadata={"age": 30})
+    segment = Segment.objects.create(project=project, name="B", type="passive", filter=BERLIN)
+    assert segments_evaluate_customers(project_id=project.pk, customer_ids=[customer.pk]) == {
+        "entered": 1,
+        "left": 0,
+    }
+    paris = {"junction": "and", "address.city": {"conditions": {"$is": ["Paris"]}}}
+    Segment.objects.filter(pk=segment.pk).update(filter=paris)
+    assert segments_evaluate_customers(project_id=project.pk, customer_ids=[customer.pk]) == {
+        "entered": 0,
+        "left": 1,
+    }
+    older = {"junction": "and", "metadata.age": {"conditions": {"$more_than": [25]}}}
+    Segment.objects.filter(pk=segment.pk).update(filter=older)
+    # untyped, metadata.age is text and "$more_than" is refused; typed as a number it matches
+    metadata_schema_save(
+        project=project,
+        resource="customer",
+        properties={"age": {"type": "number"}},
+        allow_defined_only=False,
+    )
+    assert segments_evaluate_customers(project_id=project.pk, customer_ids=[customer.pk]) == {
+        "entered": 1,
+        "left": 0,
+    }
