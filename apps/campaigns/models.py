@@ -136,13 +136,17 @@ class Voucher(ProjectScopedModel, MetadataModel, Validity):
     """A code. `code_key` is what uniqueness and lookups use: the code itself, or its upper
     case in projects whose codes ignore case."""
 
-    # A campaign may hold a million codes: every index below is paid for by code generation,
-    # so the foreign keys rely on the composite indexes instead of their own.
+    # A campaign may hold a million codes, and every index and constraint is paid for by code
+    # generation: the foreign keys rely on the composite indexes instead of their own, and have
+    # no database constraint (PostgreSQL checks one per row, which cost more than writing the
+    # row). Django still applies on_delete; only services write these columns, and deleting a
+    # campaign removes its codes explicitly (services.campaign_delete).
     project = models.ForeignKey(
         "projects.Project",
         on_delete=models.CASCADE,
         related_name="campaigns_voucher_set",
         db_index=False,
+        db_constraint=False,
     )
     # unique through Meta.constraints: no LIKE index beside the unique one
     public_id = PublicIdField(prefix="v", unique=False)
@@ -155,6 +159,7 @@ class Voucher(ProjectScopedModel, MetadataModel, Validity):
         on_delete=models.CASCADE,
         related_name="vouchers",
         db_index=False,
+        db_constraint=False,
     )
     category = models.ForeignKey(
         Category,
@@ -163,6 +168,7 @@ class Voucher(ProjectScopedModel, MetadataModel, Validity):
         on_delete=models.SET_NULL,
         related_name="vouchers",
         db_index=False,
+        db_constraint=False,
     )
     type = models.CharField(max_length=24, choices=VoucherType.choices)
     discount = models.JSONField(null=True, blank=True)
@@ -180,6 +186,7 @@ class Voucher(ProjectScopedModel, MetadataModel, Validity):
         on_delete=models.SET_NULL,
         related_name="vouchers",
         db_index=False,
+        db_constraint=False,
     )
     published_at = models.DateTimeField(null=True, blank=True)
     is_referral_code = models.BooleanField(default=False)

@@ -32,6 +32,8 @@ class PublicIdField(models.CharField):
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         kwargs["prefix"] = self.prefix
+        if not self._unique:
+            kwargs["unique"] = False  # the default here is True, so it must be written out
         return name, path, args, kwargs
 
     def has_default(self) -> bool:

@@ -100,8 +100,7 @@ def generate_codes(
                 "nearly full. Make the codes longer or use more characters.",
                 key="code_config_too_small",
             )
-        want = min(BATCH, count - inserted)
-        codes = config.random_codes(want)
+        codes = config.random_codes(min(BATCH, count - inserted))
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
