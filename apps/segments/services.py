@@ -139,22 +139,22 @@ def segment_delete(*, segment: Segment) -> None:
     segment.delete()
 
 
+ADD_MEMBERS_BATCH = 5_000  # refs per statement: far below PostgreSQL's 65,535 parameters
+
+
 def segment_add_members(*, segment: Segment, refs, now: datetime | None = None) -> list[str]:
     """Add customers (public ids or source_ids) to a static segment; returns the unknown refs."""
     if segment.type != SegmentType.STATIC:
         raise ApplicationError("Only static segments take members by hand.")
-    refs = [str(ref).strip() for ref in refs if str(ref).strip()]
+    refs = list(dict.fromkeys(str(ref).strip() for ref in refs if str(ref).strip()))
     now = now or timezone.now()
-    found = dict(
-        Customer.objects.filter(project=segment.project, public_id__in=refs).values_list(
-            "public_id", "pk"
-        )
-    )
-    found.update(
-        Customer.objects.filter(project=segment.project, source_id__in=refs).values_list(
-            "source_id", "pk"
-        )
-    )
+    customers = Customer.objects.filter(project=segment.project)
+    found: dict[str, int] = {}
+    # a batch at a time: no statement may carry more parameters than the database takes
+    for start in range(0, len(refs), ADD_MEMBERS_BATCH):
+        batch = refs[start : start + ADD_MEMBERS_BATCH]
+        found.update(customers.filter(public_id__in=batch).values_list("public_id", "pk"))
+        found.update(customers.filter(source_id__in=batch).values_list("source_id", "pk"))
     SegmentMember.objects.bulk_create(
         [
             SegmentMember(segment=segment, customer_id=pk, created_at=now)
@@ -467,28 +467,15 @@ def segments_recompute_time_based(*, now: datetime | None = None) -> int:
     return started
 
 
-# --- Added for the segment screens (apps/segments/views.py) ---------------------------------
-
-ADD_MEMBERS_BATCH = 5_000  # refs per statement: far below PostgreSQL's 65,535 parameters
-
-
 def segment_add_members_in_batches(*, segment: Segment, refs) -> tuple[int, list[str]]:
-    """Add any number of refs (a pasted list, a 100,000-row CSV) to a static segment, a batch at
-    a time so no statement carries more parameters than the database takes.
+    """Add any number of refs (a pasted list, a 100,000-row CSV) to a static segment.
     Returns (how many customers joined, the unknown refs in the order given, once each)."""
-    if segment.type != SegmentType.STATIC:
-        raise ApplicationError("Only static segments take members by hand.")
-    unique = list(dict.fromkeys(str(ref).strip() for ref in refs if str(ref).strip()))
-    now = timezone.now()
-    unknown: list[str] = []
     with transaction.atomic():
         # one change of a static segment at a time, so the size difference is what we added
         before = (
             Segment.objects.select_for_update().values_list("size", flat=True).get(pk=segment.pk)
         )
-        for start in range(0, len(unique), ADD_MEMBERS_BATCH):
-            batch = unique[start : start + ADD_MEMBERS_BATCH]
-            unknown += segment_add_members(segment=segment, refs=batch, now=now)
+        unknown = segment_add_members(segment=segment, refs=refs)
         after = Segment.objects.values_list("size", flat=True).get(pk=segment.pk)
     return after - before, unknown
 

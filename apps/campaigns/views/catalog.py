@@ -16,6 +16,12 @@ from apps.projects.permissions import member_required
 
 from .. import services
 from ..discounts import describe_discount
+from ..forms import (
+    CategoryForm,
+    TemplateCampaignForm,
+    TemplateSaveForm,
+    TemplateTierForm,
+)
 from ..models import (
     Campaign,
     CampaignTemplate,
@@ -23,12 +29,6 @@ from ..models import (
     Category,
     PromotionTier,
     Voucher,
-)
-from ..promotion_forms import (
-    CategoryForm,
-    TemplateCampaignForm,
-    TemplateSaveForm,
-    TemplateTierForm,
 )
 
 PAGE_SIZE = 50

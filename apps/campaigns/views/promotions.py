@@ -16,6 +16,7 @@ from apps.projects.permissions import member_required
 
 from .. import services
 from ..discounts import describe_discount
+from ..forms import PromotionTierForm, StackForm
 from ..models import (
     Campaign,
     CampaignTemplate,
@@ -23,7 +24,6 @@ from ..models import (
     PromotionStack,
     PromotionTier,
 )
-from ..promotion_forms import StackForm, TierForm
 
 SECTION = "campaigns/promotions/_tiers_section.html"
 
@@ -75,7 +75,7 @@ def _discount_templates(project):
 def tier_create(request, campaign_id: str):
     campaign = _get_promotion_or_404(request, campaign_id)
     templates = list(_discount_templates(request.project))
-    form = TierForm(request.POST or None, campaign=campaign, templates=templates)
+    form = PromotionTierForm(request.POST or None, campaign=campaign, templates=templates)
     if request.method == "POST" and form.is_valid():
         payload = form.payload()
         try:
@@ -103,7 +103,7 @@ def tier_create(request, campaign_id: str):
 def tier_edit(request, tier_id: str):
     tier = _get_tier_or_404(request, tier_id)
     campaign = tier.campaign
-    form = TierForm(request.POST or None, campaign=campaign, tier=tier)
+    form = PromotionTierForm(request.POST or None, campaign=campaign, tier=tier)
     if request.method == "POST" and form.is_valid():
         try:
             services.tier_update(tier=tier, payload=form.payload())
