@@ -14,8 +14,13 @@ from tests.projects.factories import MembershipFactory, ProjectFactory
 
 
 def settle(page: Page) -> None:
-    """Wait until htmx has no request in flight (a builder refresh replaces the inputs)."""
-    page.wait_for_function("document.querySelector('.htmx-request') === null")
+    """Wait until htmx has no request in flight and has set up what it swapped in: a builder
+    refresh replaces the inputs, and a select changed before htmx processed it sends nothing
+    (faster than any person, not than Playwright)."""
+    page.wait_for_function(
+        "document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+        " === null"
+    )
 
 
 @pytest.fixture
@@ -53,6 +58,7 @@ def test_build_a_segment_with_a_group_and_watch_the_preview(page: Page, log_in, 
     page.get_by_role("button", name="Group").first.click()
     group = page.get_by_test_id("group").nth(1)
     expect(group.get_by_test_id("condition")).to_have_count(1)
+    settle(page)
     group.get_by_test_id("field").select_option("summary.orders.total_amount")
     settle(page)
     expect(group.get_by_test_id("operator")).to_contain_text("is at least")
@@ -103,6 +109,7 @@ def test_paste_json_and_edit_it_in_the_builder(page: Page, log_in, shop):
     page.locator("#filter-json").fill(json.dumps(pasted))
     page.get_by_role("button", name="Load JSON into the builder").click()
     expect(page.get_by_test_id("condition")).to_have_count(2)
+    settle(page)
     expect(page.get_by_test_id("preview-count")).to_have_text("1")
     expect(page.get_by_test_id("preview")).to_contain_text("Carl Munich")
     # remove the name condition: both Berliners and Carl match
