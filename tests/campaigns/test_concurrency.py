@@ -85,3 +85,19 @@ def test_concurrent_removals_never_overdraw_a_gift_card():
     assert card.gift_balance == 100
     entries = VoucherTransaction.objects.filter(voucher=card).order_by("balance_after")
     assert list(entries.values_list("balance_after", flat=True)) == [100, 400, 700]
+
+
+def test_codes_added_at_once_keep_the_campaigns_count_exact():
+    project = ProjectFactory()
+    campaign = CampaignFactory(project=project, vouchers_count=0)
+    results = run_concurrently(
+        *[
+            lambda i=i: services.voucher_create(
+                project=project, payload={}, campaign=campaign, code=f"SAME-TIME-{i}"
+            )
+            for i in range(12)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    campaign.refresh_from_db()
+    assert campaign.vouchers_count == 12 == Voucher.objects.filter(campaign=campaign).count()

@@ -4,6 +4,7 @@ delete, add codes, add a code with a specific value."""
 # ruff: noqa: S608 -- table names come from model meta; every value is a bound parameter.
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -272,7 +273,7 @@ def campaign_add_vouchers(*, campaign: Campaign, count: int, created_by=None):
     if campaign.type == CampaignMode.STANDALONE:
         raise _invalid("A standalone campaign holds a single voucher.", "campaign")
     count = _count(count, "vouchers_count", low=1)
-    Campaign.objects.filter(pk=campaign.pk).update(vouchers_count=campaign.vouchers_count + count)
+    Campaign.objects.filter(pk=campaign.pk).update(vouchers_count=F("vouchers_count") + count)
     return generation_start(campaign=campaign, count=count, created_by=created_by)
 
 
@@ -365,7 +366,7 @@ def voucher_create(
             reason="Opening balance",
         )
     if campaign is not None:
-        Campaign.objects.filter(pk=campaign.pk).update(vouchers_count=campaign.vouchers_count + 1)
+        Campaign.objects.filter(pk=campaign.pk).update(vouchers_count=F("vouchers_count") + 1)
     return voucher
 
 
