@@ -86,31 +86,27 @@ SCHEMA_TYPES = {
 }
 
 
-def event_count_field(project, name: str) -> FieldSpec:
+def event_field(project, name: str, part: str) -> FieldSpec:
+    """`events.<name>.count` (a number; no events is 0) or `.last_occurrence` (a date-time;
+    no events is unknown), compiled to `pk IN (customers grouped by an aggregate)`."""
+    count = part == "count"
+
     def build(lookup: str, value) -> Q:
         events = CustomEvent.objects.filter(project=project, name=name)
         if lookup == "isnull":  # "unknown": never happened
             return ~Q(pk__in=events.values("customer_id"))
-        counts = events.values("customer_id").annotate(n=Count("id"))
-        if _CHECKS[lookup](0, value):
+        grouped = events.values("customer_id").annotate(
+            figure=Count("id") if count else Max("created_at")
+        )
+        condition = {f"figure__{lookup}": value}
+        if count and _CHECKS[lookup](0, value):
             # Customers without any such event match too: exclude those whose count fails.
-            return ~Q(pk__in=counts.exclude(**{f"n__{lookup}": value}).values("customer_id"))
-        return Q(pk__in=counts.filter(**{f"n__{lookup}": value}).values("customer_id"))
+            return ~Q(pk__in=grouped.exclude(**condition).values("customer_id"))
+        return Q(pk__in=grouped.filter(**condition).values("customer_id"))
 
-    return FieldSpec(f"events.{name}.count", "number", label=f"{name}: count", build=build)
-
-
-def event_last_field(project, name: str) -> FieldSpec:
-    def build(lookup: str, value) -> Q:
-        events = CustomEvent.objects.filter(project=project, name=name)
-        if lookup == "isnull":
-            return ~Q(pk__in=events.values("customer_id"))
-        last = events.values("customer_id").annotate(last=Max("created_at"))
-        return Q(pk__in=last.filter(**{f"last__{lookup}": value}).values("customer_id"))
-
-    return FieldSpec(
-        f"events.{name}.last_occurrence", "datetime", label=f"{name}: last time", build=build
-    )
+    label = f"{name}: count" if count else f"{name}: last time"
+    kind = "number" if count else "datetime"
+    return FieldSpec(f"events.{name}.{part}", kind, label=label, build=build)
 
 
 def customer_fields(project):
@@ -123,9 +119,7 @@ def customer_fields(project):
             return COLUMNS[name]
         event = EVENT_FIELD.fullmatch(name)
         if event:
-            if event["part"] == "count":
-                return event_count_field(project, event["name"])
-            return event_last_field(project, event["name"])
+            return event_field(project, event["name"], event["part"])
         if name.startswith(SYSTEM_PREFIX):
             path = name[len(SYSTEM_PREFIX) :]
             if not SYSTEM_PATH.fullmatch(path):

@@ -176,7 +176,7 @@ def segment_remove_members(*, segment: Segment, customer_ids: list[int]) -> int:
         removed, _ = SegmentMember.objects.filter(
             segment=segment, customer_id__in=customer_ids
         ).delete()
-        _add_to_size(segment.pk, -removed, now)
+        _add_to_sizes({segment.pk: -removed}, now)
     return removed
 
 
@@ -187,14 +187,10 @@ def _refresh_size(segment: Segment, now: datetime) -> None:
     _record_sizes([segment.pk], now)
 
 
-def _add_to_size(segment_id: int, delta: int, now: datetime, *, computed=False) -> None:
-    """Exact: the delta counts rows this transaction really inserted or deleted. `computed`
-    marks a full recompute (the daily time-based recompute looks at `computed_at`)."""
-    _add_to_sizes({segment_id: delta}, now, computed=computed)
-
-
 def _add_to_sizes(deltas: dict[int, int], now: datetime, *, computed=False) -> None:
-    """Several segments' size changes in two statements, whatever their number."""
+    """Segments' size changes in two statements, whatever their number. Exact: each delta
+    counts rows this transaction really inserted or deleted. `computed` marks a full recompute
+    (the daily recompute of date-based segments looks at `computed_at`)."""
     if not deltas:
         return
     changes = {"computed_at": now} if computed else {}
@@ -251,7 +247,7 @@ def segment_recompute(
                 _events(segment, entered, SegmentEventType.ENTERED, now)
                 _events(segment, left, SegmentEventType.LEFT, now)
             Segment.objects.filter(pk=segment.pk).update(initial_sync_status=SyncStatus.DONE)
-            _add_to_size(segment.pk, len(entered) - len(left), now, computed=True)
+            _add_to_sizes({segment.pk: len(entered) - len(left)}, now, computed=True)
     except Exception as exc:
         if job_id is not None:
             job_fail(job_id=job_id, error=str(exc))
