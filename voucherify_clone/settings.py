@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.segments",
     "apps.campaigns",
+    "apps.rules",
+    "apps.redemptions",
     "apps.imports",
     "apps.exports",
     "apps.api",

@@ -69,23 +69,26 @@ def apply_in_order(
     results = []
     for discount, applicable in discounts:
         left = remaining(order, state)
-        applied = compute_discount(discount, left, applicable)
-        # Lines may still hold more than the order has left (an order-level discount came
-        # first): cut this discount to what is left to pay, lines first, in line order.
-        budget = left.amount
-        for index in sorted(applied.items):
-            applied.items[index] = min(applied.items[index], budget)
-            budget -= applied.items[index]
-        applied.items = {i: value for i, value in applied.items.items() if value}
-        applied.order_amount = min(applied.order_amount, budget)
-        state.discount_amount += applied.order_amount
-        state.applied_discount_amount += applied.order_amount
-        for index, value in applied.items.items():
-            state.items[index] = state.items.get(index, 0) + value
-            state.items_discount_amount += value
-            state.items_applied_discount_amount += value
-        results.append(applied)
+        results.append(take(state, compute_discount(discount, left, applicable), left))
     return state, results
+
+
+def take(state: Totals, applied: Applied, left: Order) -> Applied:
+    """Add `applied` to `state`, cut to what `left` still has to pay. Lines may hold more than the
+    order has left (an order-level discount came first): lines are cut first, in line order."""
+    budget = left.amount
+    for index in sorted(applied.items):
+        applied.items[index] = min(applied.items[index], budget, left.lines[index].total)
+        budget -= applied.items[index]
+    applied.items = {i: value for i, value in applied.items.items() if value}
+    applied.order_amount = max(0, min(applied.order_amount, budget))
+    state.discount_amount += applied.order_amount
+    state.applied_discount_amount += applied.order_amount
+    for index, value in applied.items.items():
+        state.items[index] = state.items.get(index, 0) + value
+        state.items_discount_amount += value
+        state.items_applied_discount_amount += value
+    return applied
 
 
 def gift_credits(*, requested: int | None, balance: int, payable: int) -> int:

@@ -80,7 +80,9 @@ def _refs(values: set) -> list[str]:
     return [value for value in values if isinstance(value, str) and value]
 
 
-def _resolve_item(project, index: int, raw: dict, catalog: _Catalog) -> OrderItem:
+def _resolve_item(
+    project, index: int, raw: dict, catalog: _Catalog, *, write: bool = True
+) -> OrderItem:
     where = f"items[{index}]"
     if not isinstance(raw, dict):
         raise invalid(f"{where} must be an object", where)
@@ -101,7 +103,7 @@ def _resolve_item(project, index: int, raw: dict, catalog: _Catalog) -> OrderIte
     if product_ref:
         product = catalog.products.get(product_ref)
     elif product_source:
-        if product_data.get("override"):
+        if product_data.get("override") and write:
             fields = {
                 k: product_data[k] for k in ("name", "price", "metadata") if k in product_data
             }
@@ -114,7 +116,7 @@ def _resolve_item(project, index: int, raw: dict, catalog: _Catalog) -> OrderIte
     if sku_ref:
         sku = catalog.skus.get(sku_ref)
     elif sku_source:
-        if sku_data.get("override") and product is not None:
+        if sku_data.get("override") and product is not None and write:
             fields = {k: sku_data[k] for k in ("sku", "price", "metadata") if k in sku_data}
             sku, _ = sku_upsert(product=product, source_id=sku_source, data=fields)
             catalog.skus_by_source[sku_source] = sku
@@ -153,6 +155,43 @@ def _resolve_item(project, index: int, raw: dict, catalog: _Catalog) -> OrderIte
         discount_amount=_amount(raw.get("discount_amount"), f"{where}.discount_amount") or 0,
         metadata=metadata,
     )
+
+
+def order_preview(*, project, payload: dict) -> Order:
+    """The order a validation sees, resolved like order_upsert but written nowhere: products
+    marked `override` are not created, the customer is not attached. `order.preview_items`
+    holds the unsaved items. An `id` or `source_id` of a stored order without items takes the
+    stored order's items and amounts."""
+    if not isinstance(payload, dict):
+        raise invalid("the order must be an object")
+    raw_items = payload.get("items")
+    if raw_items is not None and not isinstance(raw_items, list):
+        raise invalid("items must be a list", "items")
+    if raw_items and len(raw_items) > MAX_ITEMS:
+        raise invalid(f"an order has at most {MAX_ITEMS} items (got {len(raw_items)})", "items")
+    order = Order(project=project, metadata=payload.get("metadata") or {})
+    if not isinstance(order.metadata, dict):
+        raise invalid("metadata must be an object", "metadata")
+    items = None
+    if raw_items is None and (payload.get("id") or payload.get("source_id")):
+        stored = Order.objects.filter(project=project)
+        stored = (
+            stored.filter(public_id=payload["id"])
+            if payload.get("id")
+            else stored.filter(source_id=payload["source_id"])
+        ).first()
+        if stored is not None:
+            items = list(stored.items.select_related("product", "sku"))
+            order.amount, order.initial_amount = stored.amount, stored.initial_amount
+            order.metadata = order.metadata or stored.metadata
+    if raw_items is not None:
+        catalog = _Catalog(project, raw_items)
+        items = [
+            _resolve_item(project, i, raw, catalog, write=False) for i, raw in enumerate(raw_items)
+        ]
+    _set_amounts(order, payload, items)
+    order.preview_items = items or []
+    return order
 
 
 def _status(value: Any) -> str:

@@ -18,6 +18,9 @@ class Project(TimeStampedModel):
     # Vouchers' QR codes and barcodes open for anyone who knows the URL (else: members, or a
     # signed link).
     public_assets = models.BooleanField(default=False)
+    # Voucherify's stacking rules; missing keys take Voucherify's defaults
+    # (apps.engine.snapshot.StackingRules).
+    stacking_rules = models.JSONField(default=dict, blank=True)
     allowed_origins = models.JSONField(
         default=list,
         blank=True,

@@ -1,0 +1,595 @@
+"""Gather what the engine needs for one request, in a bounded number of queries whatever the
+number of items, redeemables and rules:
+
+    vouchers (1, locked in primary-key order when redeeming) · promotion tiers and stacks (≤ 2)
+    · rule assignments with their rules (1) · live session locks (≤ 1) · the cart's products and
+    SKUs (≤ 4) · collection membership of the cart (≤ 2) · unit prices (≤ 1) · the customer's
+    segments (≤ 2) · redemption counters (≤ 3, only when a rule needs them) · campaigns locked
+    (≤ 1, only when a rule counts campaign redemptions and we redeem)
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.db.models import BooleanField as BooleanOutput
+from django.db.models import Case, Count, Q, Sum, Value, When
+
+from apps.campaigns.models import Campaign, PromotionStack, PromotionTier, StackTier, Voucher
+from apps.core.errors import ApplicationError
+from apps.core.money import currency_exponent
+from apps.customers.models import Customer
+from apps.engine import snapshot as engine
+from apps.engine.rules import COUNTER_FIELDS
+from apps.orders.services import order_preview
+from apps.products.collections import product_filter_q
+from apps.products.models import CollectionItem, CollectionType, Product, ProductCollection, Sku
+from apps.rules.models import RuleAssignment
+from apps.segments.models import Segment, SegmentMember, SegmentType
+from apps.segments.services import segment_filter_q
+
+from .models import Redemption, Status, ValidationSession
+
+MAX_REDEEMABLES = 30
+OBJECTS = ("voucher", "promotion_tier", "promotion_stack")
+
+
+def _invalid(message: str, key: str = "invalid_payload", details: str = "") -> ApplicationError:
+    return ApplicationError(message, key=key, details=details)
+
+
+@dataclass
+class Ref:
+    """One redeemable as the request named it."""
+
+    object: str
+    id: str
+    credits: int | None = None
+    points: int | None = None
+    position: int = 0
+    voucher: Voucher | None = None
+    tier: PromotionTier | None = None
+    stack_id: str = ""
+
+
+def parse_redeemables(raw) -> list[Ref]:
+    """Voucherify's `redeemables` list, checked: 1 to 30 entries, or one promotion stack alone, no
+    entry twice."""
+    if not isinstance(raw, list) or not raw:
+        raise _invalid(
+            "redeemables must list at least one voucher or promotion tier.", details="redeemables"
+        )
+    if len(raw) > MAX_REDEEMABLES:
+        raise _invalid(
+            f"At most {MAX_REDEEMABLES} redeemables per request (got {len(raw)}).",
+            details="redeemables",
+        )
+    refs, seen = [], set()
+    for position, entry in enumerate(raw):
+        where = f"redeemables[{position}]"
+        if not isinstance(entry, dict) or entry.get("object") not in OBJECTS:
+            raise _invalid(f"{where}.object must be one of {', '.join(OBJECTS)}.", details=where)
+        ident = entry.get("id")
+        if not isinstance(ident, str) or not ident.strip():
+            raise _invalid(f"{where}.id is required.", details=where)
+        key = (entry["object"], ident)
+        if key in seen:
+            raise _invalid(
+                f"{ident} is named twice in redeemables.",
+                key="duplicated_redeemables",
+                details=where,
+            )
+        seen.add(key)
+        credits = (
+            (entry.get("gift") or {}).get("credits")
+            if isinstance(entry.get("gift"), dict)
+            else None
+        )
+        points = (
+            (entry.get("reward") or {}).get("points")
+            if isinstance(entry.get("reward"), dict)
+            else None
+        )
+        for name, value in (("gift.credits", credits), ("reward.points", points)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise _invalid(f"{where}.{name} must be a whole number, 0 or more.", details=where)
+        refs.append(Ref(entry["object"], ident, credits, points, position))
+    if any(ref.object == "promotion_stack" for ref in refs) and len(refs) > 1:
+        raise _invalid(
+            "Promotion Stack cannot be use with other redeemables", key="invalid_redeemables"
+        )
+    return refs
+
+
+def code_key(project, code: str) -> str:
+    return code if project.codes_case_sensitive else code.upper()
+
+
+@dataclass
+class Snapshot:
+    request: engine.Request
+    refs: list[Ref]
+    order: object  # an unsaved orders.Order with .preview_items
+    customer: Customer | None
+    campaigns: dict[int, Campaign] = field(default_factory=dict)
+    queries_note: str = ""
+
+
+def period_starts(now: dt.datetime, time_zone: str) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """Start of today, this week (Monday) and this month in the project's zone, as UTC."""
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    local = now.astimezone(zone)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - dt.timedelta(days=day.weekday())
+    month = day.replace(day=1)
+    return tuple(moment.astimezone(dt.UTC) for moment in (day, week, month))
+
+
+def load(
+    *,
+    project,
+    refs: list[Ref],
+    order_payload: dict,
+    customer: Customer | None,
+    metadata: dict,
+    now: dt.datetime,
+    session_key: str = "",
+    lock: bool = False,
+) -> Snapshot:
+    order = order_preview(project=project, payload=order_payload or {})
+    _load_redeemables(project, refs, lock=lock)
+    vouchers = [ref.voucher for ref in refs if ref.voucher is not None]
+    tiers = [ref.tier for ref in refs if ref.tier is not None]
+    assignments = _assignments(vouchers, tiers)
+    rule_names = {
+        condition.get("name")
+        for assignment in assignments
+        for key, condition in (assignment.rule.rules or {}).items()
+        if key != "logic" and isinstance(condition, dict)
+    }
+    campaign_ids = sorted(
+        {v.campaign_id for v in vouchers if v.campaign_id} | {t.campaign_id for t in tiers}
+    )
+    campaigns = {}
+    if (
+        lock
+        and campaign_ids
+        and rule_names & {n for n in COUNTER_FIELDS if n.startswith("campaign.")}
+    ):
+        # Campaign-wide limits (redemption counts, budget) are read and used under the
+        # campaign's row lock, taken after the vouchers' (the fixed order everywhere).
+        campaigns = {
+            c.pk: c
+            for c in Campaign.objects.select_for_update().filter(pk__in=campaign_ids).order_by("pk")
+        }
+    counters = _counters(project, refs, customer, rule_names, now)
+    held = _held_by_others(vouchers, now, session_key)
+    items = _items(project, order, assignments)
+    unit_prices = _unit_prices(project, refs)
+    facts = _customer_facts(project, customer, assignments, now)
+    redeemables = []
+    for ref in refs:
+        redeemables.append(_redeemable(ref, assignments, counters, held))
+    request = engine.Request(
+        cart=engine.Cart(
+            amount=order.amount,
+            items=tuple(items),
+            initial_amount=order.initial_amount,
+            metadata=order.metadata or {},
+        ),
+        redeemables=tuple(redeemables),
+        now=now,
+        time_zone=project.time_zone,
+        customer=facts,
+        metadata=metadata or {},
+        stacking=stacking_rules(project),
+        unit_prices=unit_prices,
+        currency_digits=currency_exponent(project.currency),
+    )
+    return Snapshot(request=request, refs=refs, order=order, customer=customer, campaigns=campaigns)
+
+
+def stacking_rules(project) -> engine.StackingRules:
+    stored = project.stacking_rules or {}
+    fields = engine.StackingRules.__dataclass_fields__
+    return engine.StackingRules(**{k: v for k, v in stored.items() if k in fields})
+
+
+def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
+    stack_refs = [ref for ref in refs if ref.object == "promotion_stack"]
+    if stack_refs:
+        stack = (
+            PromotionStack.objects.filter(project=project, public_id=stack_refs[0].id)
+            .select_related("campaign")
+            .first()
+        )
+        if stack is None:
+            return  # stays a not-found promotion_stack
+        entries = (
+            StackTier.objects.filter(stack=stack)
+            .order_by("position")
+            .values_list("tier__public_id", flat=True)
+        )
+        refs[:] = [
+            Ref("promotion_tier", tier_id, position=i, stack_id=stack.public_id)
+            for i, tier_id in enumerate(entries)
+        ]
+    codes = {code_key(project, ref.id) for ref in refs if ref.object == "voucher"}
+    ids = {ref.id for ref in refs if ref.object == "voucher" and ref.id.startswith("v_")}
+    if codes or ids:
+        vouchers = Voucher.objects.filter(project=project).filter(
+            Q(code_key__in=codes) | Q(public_id__in=ids)
+        )
+        vouchers = vouchers.select_related("campaign", "category", "campaign__category", "holder")
+        if lock:
+            vouchers = vouchers.select_for_update(of=("self",)).order_by("pk")
+        by_key = {}
+        for voucher in vouchers:
+            by_key[voucher.code_key] = by_key[voucher.public_id] = voucher
+        for ref in refs:
+            if ref.object == "voucher":
+                ref.voucher = by_key.get(code_key(project, ref.id)) or by_key.get(ref.id)
+    tier_ids = [ref.id for ref in refs if ref.object == "promotion_tier"]
+    if tier_ids:
+        tiers = PromotionTier.objects.filter(
+            project=project, public_id__in=tier_ids
+        ).select_related("campaign", "category", "campaign__category")
+        by_id = {tier.public_id: tier for tier in tiers}
+        for ref in refs:
+            if ref.object == "promotion_tier":
+                ref.tier = by_id.get(ref.id)
+
+
+def _assignments(vouchers, tiers) -> list[RuleAssignment]:
+    campaign_ids = {v.campaign_id for v in vouchers if v.campaign_id} | {
+        t.campaign_id for t in tiers
+    }
+    condition = Q(voucher_id__in=[v.pk for v in vouchers]) | Q(tier_id__in=[t.pk for t in tiers])
+    if campaign_ids:
+        condition |= Q(campaign_id__in=campaign_ids)
+    if not vouchers and not tiers:
+        return []
+    return list(RuleAssignment.objects.filter(condition).select_related("rule").order_by("pk"))
+
+
+def _rules_for(ref: Ref, assignments) -> tuple[engine.Rule, ...]:
+    voucher, tier = ref.voucher, ref.tier
+    campaign_id = voucher.campaign_id if voucher else tier.campaign_id if tier else None
+    rules = []
+    for assignment in assignments:
+        mine = (
+            (voucher is not None and assignment.voucher_id == voucher.pk)
+            or (tier is not None and assignment.tier_id == tier.pk)
+            or (campaign_id is not None and assignment.campaign_id == campaign_id)
+        )
+        if mine:
+            rule = assignment.rule
+            rules.append(
+                engine.Rule(
+                    id=rule.public_id,
+                    name=rule.name,
+                    rules=rule.rules or {},
+                    error_message=rule.error_message,
+                    applicable_to=rule.applicable_to or {},
+                )
+            )
+    return tuple(rules)
+
+
+def _counters(project, refs, customer, rule_names, now) -> dict:
+    """Counters per campaign id (or ('voucher', pk) for codes without a campaign)."""
+    wanted_campaign = any(name.startswith("campaign.") for name in rule_names if name)
+    wanted_customer = customer is not None and any(
+        name.startswith("redemption.count.per_customer") for name in rule_names if name
+    )
+    if not wanted_campaign and not wanted_customer:
+        return {}
+    day, week, month = period_starts(now, project.time_zone)
+    campaign_ids = set()
+    voucher_ids = set()
+    for ref in refs:
+        if ref.voucher is not None:
+            if ref.voucher.campaign_id:
+                campaign_ids.add(ref.voucher.campaign_id)
+            else:
+                voucher_ids.add(ref.voucher.pk)
+        elif ref.tier is not None:
+            campaign_ids.add(ref.tier.campaign_id)
+    succeeded = Redemption.objects.filter(
+        project=project, status=Status.SUCCEEDED, parent__isnull=False
+    )
+    periods = {
+        "total": Count("id"),
+        "daily": Count("id", filter=Q(created_at__gte=day)),
+        "weekly": Count("id", filter=Q(created_at__gte=week)),
+        "monthly": Count("id", filter=Q(created_at__gte=month)),
+    }
+    result: dict = {}
+
+    def gather(group: str, ids, scope_of, prefix: str, extra: dict, where: Q):
+        if not ids:
+            return
+        rows = (
+            succeeded.filter(where, **{f"{group}__in": ids})
+            .values(group)
+            .annotate(**periods, **extra)
+            .order_by()
+        )
+        for row in rows:
+            key = scope_of(row[group])
+            values = result.setdefault(key, {})
+            for name in ("total", "daily", "weekly", "monthly"):
+                values[f"{prefix}_{name}"] = row[name]
+            if prefix == "campaign":
+                values["campaign_customers"] = row["customers"]
+                values["campaign_discounted"] = row["discounted"] or 0
+                values["campaign_orders_amount"] = row["orders_amount"] or 0
+
+    campaign_extra = {
+        "customers": Count("customer_id", distinct=True),
+        "discounted": Sum("amount"),
+        "orders_amount": Sum("order_amount"),
+    }
+    if wanted_campaign:
+        gather("campaign_id", campaign_ids, lambda pk: pk, "campaign", campaign_extra, Q())
+        gather(
+            "voucher_id", voucher_ids, lambda pk: ("voucher", pk), "campaign", campaign_extra, Q()
+        )
+    if wanted_customer:
+        mine = Q(customer=customer)
+        gather("campaign_id", campaign_ids, lambda pk: pk, "customer", {}, mine)
+        gather("voucher_id", voucher_ids, lambda pk: ("voucher", pk), "customer", {}, mine)
+    return result
+
+
+def _held_by_others(vouchers, now, session_key: str) -> dict[int, int]:
+    limited = [v.pk for v in vouchers if v.redemption_quantity is not None]
+    if not limited:
+        return {}
+    live = ValidationSession.objects.filter(
+        voucher_id__in=limited, released_at__isnull=True, expires_at__gt=now
+    )
+    if session_key:
+        live = live.exclude(key=session_key)
+    return dict(live.values("voucher_id").annotate(n=Count("id")).values_list("voucher_id", "n"))
+
+
+def _collection_refs(assignments) -> set[str]:
+    found = set()
+
+    def walk(group):
+        for key, condition in (group or {}).items():
+            if key == "logic" or not isinstance(condition, dict):
+                continue
+            for values in (condition.get("conditions") or {}).values():
+                for value in values if isinstance(values, list) else []:
+                    if isinstance(value, dict) and value.get("object") == "products_collection":
+                        found.add(value.get("id"))
+            walk(condition.get("rules"))
+
+    for assignment in assignments:
+        walk(assignment.rule.rules)
+        for part in ("included", "excluded"):
+            for target in (assignment.rule.applicable_to or {}).get(part, []):
+                if target.get("object") == "products_collection":
+                    found.add(target.get("id"))
+    return found
+
+
+def _items(project, order, assignments) -> list[engine.Item]:
+    lines = order.preview_items
+    collections = _collection_refs(assignments)
+    product_pks = {line.product_id for line in lines if line.product_id}
+    sku_pks = {line.sku_id for line in lines if line.sku_id}
+    memberships: dict[tuple[str, int], set[str]] = {}
+    if collections and (product_pks or sku_pks):
+        rows = list(ProductCollection.objects.filter(project=project, public_id__in=collections))
+        static = [c for c in rows if c.type == CollectionType.STATIC]
+        dynamic = [c for c in rows if c.type == CollectionType.AUTO_UPDATE and c.filter]
+        if static:
+            for entry in (
+                CollectionItem.objects.filter(collection__in=static)
+                .filter(Q(product_id__in=product_pks) | Q(sku_id__in=sku_pks))
+                .select_related("collection")
+            ):
+                key = ("product", entry.product_id) if entry.product_id else ("sku", entry.sku_id)
+                memberships.setdefault(key, set()).add(entry.collection.public_id)
+        if dynamic and product_pks:
+            flags = {
+                f"in_{i}": Case(
+                    When(product_filter_q(project=project, filter_json=c.filter), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanOutput(),
+                )
+                for i, c in enumerate(dynamic)
+            }
+            for row in (
+                Product.objects.filter(pk__in=product_pks).annotate(**flags).values("pk", *flags)
+            ):
+                for i, collection in enumerate(dynamic):
+                    if row[f"in_{i}"]:
+                        memberships.setdefault(("product", row["pk"]), set()).add(
+                            collection.public_id
+                        )
+    items = []
+    for line in lines:
+        product, sku = line.product, line.sku
+        in_collections = set(memberships.get(("product", line.product_id), set()))
+        in_collections |= memberships.get(("sku", line.sku_id), set())
+        items.append(
+            engine.Item(
+                price=line.price or 0,
+                quantity=line.quantity,
+                amount=line.amount,
+                product_id=product.public_id if product else "",
+                product_source_id=(product.source_id or "") if product else line.source_id,
+                sku_id=sku.public_id if sku else "",
+                sku_source_id=(sku.source_id or "") if sku else "",
+                name=line.name or (product.name if product else ""),
+                metadata=line.metadata or {},
+                product_metadata=(product.metadata or {}) if product else {},
+                collections=frozenset(in_collections),
+            )
+        )
+    return items
+
+
+def _unit_prices(project, refs) -> dict[str, int]:
+    wanted = set()
+    for ref in refs:
+        target = ref.voucher or ref.tier
+        discount = (target.discount or {}) if target else {}
+        if discount.get("type") == "UNIT":
+            wanted |= {unit["unit_type"] for unit in discount.get("units") or [discount]}
+    if not wanted:
+        return {}
+    prices = {}
+    products = [ref for ref in wanted if not ref.startswith("sku_")]
+    skus = [ref for ref in wanted if ref.startswith("sku_")]
+    if products:
+        for public_id, price in Product.objects.filter(
+            project=project, public_id__in=products, price__isnull=False
+        ).values_list("public_id", "price"):
+            prices[public_id] = price
+    if skus:
+        for sku in Sku.objects.filter(project=project, public_id__in=skus).select_related(
+            "product"
+        ):
+            price = sku.price if sku.price is not None else sku.product.price
+            if price is not None:
+                prices[sku.public_id] = price
+    return prices
+
+
+def _customer_facts(project, customer, assignments, now) -> engine.CustomerFacts | None:
+    if customer is None:
+        return None
+    named = set()
+    for assignment in assignments:
+        for key, condition in (assignment.rule.rules or {}).items():
+            if (
+                key != "logic"
+                and isinstance(condition, dict)
+                and condition.get("name") == "customer.segment"
+            ):
+                for values in (condition.get("conditions") or {}).values():
+                    named.update(v for v in values if isinstance(v, str))
+    segments = set()
+    if named:
+        rows = list(Segment.objects.filter(project=project, public_id__in=named))
+        static = [s for s in rows if s.type == SegmentType.STATIC or not s.filter]
+        live = [s for s in rows if s not in static]
+        if static:
+            segments |= set(
+                SegmentMember.objects.filter(segment__in=static, customer=customer).values_list(
+                    "segment__public_id", flat=True
+                )
+            )
+        if live:
+            # Judged now, on the customer as this request left them: membership rows are
+            # recomputed after commit and may not know a customer created a moment ago.
+            flags = {
+                f"in_{i}": Case(
+                    When(segment_filter_q(s, now=now), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanOutput(),
+                )
+                for i, s in enumerate(live)
+            }
+            row = Customer.objects.filter(pk=customer.pk).annotate(**flags).values(*flags).first()
+            segments |= {s.public_id for i, s in enumerate(live) if row and row[f"in_{i}"]}
+    return engine.CustomerFacts(
+        id=customer.public_id,
+        source_id=customer.source_id or "",
+        segments=frozenset(segments),
+        metadata=customer.metadata or {},
+    )
+
+
+def _categories(*objects) -> tuple[engine.Category, ...]:
+    seen = {}
+    for obj in objects:
+        category = getattr(obj, "category", None) if obj is not None else None
+        if category is not None:
+            seen[category.pk] = engine.Category(
+                id=category.public_id,
+                name=category.name,
+                hierarchy=category.hierarchy,
+                stacking_rules_type=category.stacking_rules_type,
+            )
+    return tuple(seen.values())
+
+
+def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Redeemable:
+    common = {"object": ref.object, "id": ref.id, "requested_position": ref.position}
+    voucher, tier = ref.voucher, ref.tier
+    if voucher is not None:
+        campaign = voucher.campaign
+        scope = voucher.campaign_id or ("voucher", voucher.pk)
+        return engine.Redeemable(
+            **common,
+            public_id=voucher.public_id,
+            type=voucher.type,
+            name=voucher.code,
+            campaign_id=campaign.public_id if campaign else "",
+            campaign_name=campaign.name if campaign else "",
+            discount=voucher.discount,
+            gift_balance=voucher.gift_balance or 0,
+            gift_effect=voucher.gift_effect or "APPLY_TO_ORDER",
+            loyalty_balance=voucher.loyalty_balance or 0,
+            active=voucher.active,
+            campaign_active=campaign.active if campaign else True,
+            start_date=_later(voucher.start_date, campaign.start_date if campaign else None),
+            expiration_date=_earlier(
+                voucher.expiration_date, campaign.expiration_date if campaign else None
+            ),
+            validity_timeframe=voucher.validity_timeframe,
+            validity_day_of_week=voucher.validity_day_of_week,
+            validity_hours=voucher.validity_hours,
+            quantity=voucher.redemption_quantity,
+            redeemed_quantity=voucher.redeemed_quantity,
+            held_by_others=held.get(voucher.pk, 0),
+            holder_id=voucher.holder.public_id if voucher.holder_id and voucher.holder else "",
+            categories=_categories(voucher, campaign),
+            rules=_rules_for(ref, assignments),
+            counters=engine.Counters(**counters.get(scope, {})),
+            credits=ref.credits,
+            points=ref.points,
+            metadata=voucher.metadata or {},
+        )
+    if tier is not None:
+        campaign = tier.campaign
+        return engine.Redeemable(
+            **common,
+            public_id=tier.public_id,
+            type="PROMOTION",
+            name=tier.name,
+            campaign_id=campaign.public_id,
+            campaign_name=campaign.name,
+            discount=tier.discount,
+            active=tier.active,
+            campaign_active=campaign.active,
+            start_date=_later(tier.start_date, campaign.start_date),
+            expiration_date=_earlier(tier.expiration_date, campaign.expiration_date),
+            validity_timeframe=tier.validity_timeframe or campaign.validity_timeframe,
+            validity_day_of_week=tier.validity_day_of_week or campaign.validity_day_of_week,
+            validity_hours=tier.validity_hours or campaign.validity_hours,
+            categories=_categories(tier, campaign),
+            rules=_rules_for(ref, assignments),
+            counters=engine.Counters(**counters.get(tier.campaign_id, {})),
+            metadata=tier.metadata or {},
+        )
+    return engine.Redeemable(**common, found=False)
+
+
+def _later(a, b):
+    return max(value for value in (a, b) if value) if (a or b) else None
+
+
+def _earlier(a, b):
+    return min(value for value in (a, b) if value) if (a or b) else None

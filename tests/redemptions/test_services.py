@@ -1,0 +1,129 @@
+"""Validation, redemption and rollback through the services, on the database."""
+
+import pytest
+
+from apps.campaigns.models import Voucher
+from apps.core.errors import ApplicationError
+from apps.customers.models import Customer
+from apps.orders.models import Order
+from apps.redemptions.models import Redemption, Status, ValidationSession
+from apps.redemptions.services import (
+    redemption_redeem,
+    redemption_rollback,
+    session_release,
+    validation_check,
+)
+from tests.campaigns.factories import CampaignFactory, GiftCardFactory, VoucherFactory
+from tests.products.factories import ProductFactory
+from tests.rules.factories import RuleAssignmentFactory, ValidationRuleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def cart(amount=10000, **extra):
+    return {"amount": amount, **extra}
+
+
+def test_validation_explains_a_failed_rule_with_the_found_and_required_values(project):
+    voucher = VoucherFactory(campaign=CampaignFactory(project=project), code="SAVE5")
+    rule = ValidationRuleFactory(project=project)
+    RuleAssignmentFactory(rule=rule, campaign=voucher.campaign)
+    result = validation_check(
+        project=project,
+        payload={"redeemables": [{"object": "voucher", "id": "save5"}], "order": cart(8400)},
+    )
+    assert not result.valid
+    [entry] = result.outcome.results
+    assert entry.status == "INAPPLICABLE"
+    assert entry.key == "order_rules_violated"
+    assert "order amount 84.00 is below 100.00" in entry.explanation
+    assert entry.failures[0].actual == 8400
+
+
+def test_redeem_spends_one_use_writes_the_order_and_the_redemptions(project):
+    voucher = VoucherFactory(
+        campaign=CampaignFactory(project=project), code="SAVE5", redemption_quantity=2
+    )
+    product = ProductFactory(project=project, price=2500)
+    done = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "voucher", "id": "SAVE5"}],
+            "customer": {"source_id": "alice@example.com"},
+            "order": {"items": [{"product_id": product.public_id, "quantity": 4}]},
+        },
+    )
+    assert done.error is None
+    voucher.refresh_from_db()
+    assert voucher.redeemed_quantity == 1
+    order = Order.objects.get(pk=done.order.pk)
+    assert (order.amount, order.discount_amount, order.total_amount) == (10000, 500, 9500)
+    assert done.parent.status == Status.SUCCEEDED and len(done.children) == 1
+    customer = Customer.objects.get(source_id="alice@example.com")
+    assert customer.redemptions_total_succeeded == 1
+
+
+def test_a_refused_redemption_is_recorded_and_changes_nothing(project):
+    voucher = VoucherFactory(
+        campaign=CampaignFactory(project=project),
+        code="ONCE",
+        redemption_quantity=1,
+        redeemed_quantity=1,
+    )
+    done = redemption_redeem(
+        project=project,
+        payload={"redeemables": [{"object": "voucher", "id": "ONCE"}], "order": cart()},
+    )
+    assert done.error is not None and done.error.key == "quantity_exceeded"
+    assert done.parent.status == Status.FAILED
+    voucher.refresh_from_db()
+    assert voucher.redeemed_quantity == 1
+    assert Order.objects.count() == 0
+
+
+def test_rollback_restores_use_and_gift_balance_exactly_once(project):
+    card = GiftCardFactory(campaign__project=project, code="GIFT", gift_balance=5000)
+    done = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "voucher", "id": "GIFT", "gift": {"credits": 3000}}],
+            "order": cart(4000),
+        },
+    )
+    assert done.error is None
+    card.refresh_from_db()
+    assert card.gift_balance == 2000
+    redemption_rollback(redemption=done.parent, reason="returned")
+    card.refresh_from_db()
+    assert (card.gift_balance, card.redeemed_quantity) == (5000, 0)
+    with pytest.raises(ApplicationError) as error:
+        redemption_rollback(redemption=done.parent)
+    assert error.value.key == "already_rolled_back"
+    assert Order.objects.get().total_amount == 4000
+
+
+def test_session_lock_reserves_a_use_until_released(project):
+    VoucherFactory(campaign=CampaignFactory(project=project), code="LOCKME", redemption_quantity=1)
+    body = {
+        "redeemables": [{"object": "voucher", "id": "LOCKME"}],
+        "order": cart(),
+        "session": {"type": "LOCK", "key": "ssn_a"},
+    }
+    assert validation_check(project=project, payload=body).valid
+    other = validation_check(
+        project=project, payload={**body, "session": {"type": "LOCK", "key": "ssn_b"}}
+    )
+    assert not other.valid and other.outcome.results[0].key == "quantity_exceeded"
+    assert validation_check(project=project, payload=body).valid  # same key: still its own lock
+    session_release(project=project, code="LOCKME", key="ssn_a")
+    assert validation_check(
+        project=project, payload={**body, "session": {"type": "LOCK", "key": "ssn_b"}}
+    ).valid
+    assert ValidationSession.objects.filter(released_at__isnull=True).count() == 1
+    done = redemption_redeem(
+        project=project, payload={**body, "session": {"type": "LOCK", "key": "ssn_b"}}
+    )
+    assert done.error is None
+    assert ValidationSession.objects.filter(released_at__isnull=True).count() == 0
+    assert Voucher.objects.get(code="LOCKME").redeemed_quantity == 1
+    assert Redemption.objects.filter(status=Status.SUCCEEDED, parent__isnull=True).count() == 1
