@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.recompute_time_based",
         "schedule": crontab(minute=3),
     },
+    "redemptions.sessions_expire": {
+        "task": "redemptions.sessions_expire",
+        "schedule": crontab(minute="5-59/15"),
+    },
 }
 
 LOGGING = {

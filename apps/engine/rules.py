@@ -10,6 +10,7 @@ rule, what was found and what was required: "order amount 84.00 is below 100.00"
 """
 
 import datetime as dt
+import functools
 import zoneinfo
 from dataclasses import dataclass, field
 
@@ -252,11 +253,17 @@ def _check_group(group: dict, context: Context, *, prefix: str, items) -> Outcom
         outcome = _check_condition(group[number], context, f"{prefix}{number}", items)
         results[number] = outcome.passed
         failures[number] = outcome.failures
-    tree = parse_logic(group.get("logic") or default_logic(numbers), known=set(numbers))
+    tree = _tree(group.get("logic") or default_logic(numbers), tuple(sorted(numbers)))
     blamed = failing(tree, results)
     if not blamed:
         return Outcome(True)
     return Outcome(False, [failure for number in blamed for failure in failures[number]])
+
+
+@functools.lru_cache(maxsize=4096)
+def _tree(logic: str, numbers: tuple):
+    """Parsed once per distinct expression: a checkout judges the same rules again and again."""
+    return parse_logic(logic, known=set(numbers))
 
 
 def _check_condition(condition: dict, context: Context, number: str, items) -> Outcome:

@@ -350,6 +350,11 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
             released_at__isnull=True,
         ).update(released_at=now)
     if customer is not None:
+        if payload.get("tracking_id"):
+            # Anonymous checkouts under this tracking id now belong to the customer.
+            Redemption.objects.filter(
+                project=project, tracking_id=tracking_id, customer__isnull=True
+            ).update(customer=customer)
         Customer.objects.filter(pk=customer.pk).update(
             redemptions_total_redeemed=F("redemptions_total_redeemed") + len(children),
             redemptions_total_succeeded=F("redemptions_total_succeeded") + len(children),

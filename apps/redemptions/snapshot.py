@@ -49,6 +49,7 @@ class Ref:
     position: int = 0
     voucher: Voucher | None = None
     tier: PromotionTier | None = None
+    campaign: Campaign | None = None  # qualification: a campaign whose codes are not held yet
     stack_id: str = ""
 
 
@@ -140,12 +141,15 @@ def load(
     now: dt.datetime,
     session_key: str = "",
     lock: bool = False,
+    preloaded: bool = False,
 ) -> Snapshot:
+    """`preloaded`: the refs already carry their voucher/tier/campaign (qualification)."""
     order = order_preview(project=project, payload=order_payload or {})
-    _load_redeemables(project, refs, lock=lock)
+    if not preloaded:
+        _load_redeemables(project, refs, lock=lock)
     vouchers = [ref.voucher for ref in refs if ref.voucher is not None]
     tiers = [ref.tier for ref in refs if ref.tier is not None]
-    assignments = _assignments(vouchers, tiers)
+    assignments = _assignments(vouchers, tiers, [ref.campaign for ref in refs if ref.campaign])
     rule_names = {
         condition.get("name")
         for assignment in assignments
@@ -245,21 +249,25 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
                 ref.tier = by_id.get(ref.id)
 
 
-def _assignments(vouchers, tiers) -> list[RuleAssignment]:
-    campaign_ids = {v.campaign_id for v in vouchers if v.campaign_id} | {
-        t.campaign_id for t in tiers
-    }
+def _assignments(vouchers, tiers, campaigns=()) -> list[RuleAssignment]:
+    campaign_ids = (
+        {v.campaign_id for v in vouchers if v.campaign_id}
+        | {t.campaign_id for t in tiers}
+        | {c.pk for c in campaigns}
+    )
     condition = Q(voucher_id__in=[v.pk for v in vouchers]) | Q(tier_id__in=[t.pk for t in tiers])
     if campaign_ids:
         condition |= Q(campaign_id__in=campaign_ids)
-    if not vouchers and not tiers:
+    if not vouchers and not tiers and not campaign_ids:
         return []
     return list(RuleAssignment.objects.filter(condition).select_related("rule").order_by("pk"))
 
 
 def _rules_for(ref: Ref, assignments) -> tuple[engine.Rule, ...]:
     voucher, tier = ref.voucher, ref.tier
-    campaign_id = voucher.campaign_id if voucher else tier.campaign_id if tier else None
+    campaign_id = (
+        voucher.campaign_id if voucher else tier.campaign_id if tier else _pk(ref.campaign)
+    )
     rules = []
     for assignment in assignments:
         mine = (
@@ -300,6 +308,8 @@ def _counters(project, refs, customer, rule_names, now) -> dict:
                 voucher_ids.add(ref.voucher.pk)
         elif ref.tier is not None:
             campaign_ids.add(ref.tier.campaign_id)
+        elif ref.campaign is not None:
+            campaign_ids.add(ref.campaign.pk)
     succeeded = Redemption.objects.filter(
         project=project, status=Status.SUCCEEDED, parent__isnull=False
     )
@@ -442,7 +452,7 @@ def _items(project, order, assignments) -> list[engine.Item]:
 def _unit_prices(project, refs) -> dict[str, int]:
     wanted = set()
     for ref in refs:
-        target = ref.voucher or ref.tier
+        target = ref.voucher or ref.tier or ref.campaign
         discount = (target.discount or {}) if target else {}
         if discount.get("type") == "UNIT":
             wanted |= {unit["unit_type"] for unit in discount.get("units") or [discount]}
@@ -584,7 +594,34 @@ def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Red
             counters=engine.Counters(**counters.get(tier.campaign_id, {})),
             metadata=tier.metadata or {},
         )
+    campaign = ref.campaign
+    if campaign is not None:
+        return engine.Redeemable(
+            **common,
+            public_id=campaign.public_id,
+            type=campaign.voucher_type,
+            name=campaign.name,
+            campaign_id=campaign.public_id,
+            campaign_name=campaign.name,
+            discount=campaign.discount,
+            gift_balance=campaign.gift_amount or 0,
+            gift_effect=campaign.gift_effect or "APPLY_TO_ORDER",
+            active=campaign.active,
+            start_date=campaign.start_date,
+            expiration_date=campaign.expiration_date,
+            validity_timeframe=campaign.validity_timeframe,
+            validity_day_of_week=campaign.validity_day_of_week,
+            validity_hours=campaign.validity_hours,
+            categories=_categories(campaign),
+            rules=_rules_for(ref, assignments),
+            counters=engine.Counters(**counters.get(campaign.pk, {})),
+            metadata=campaign.metadata or {},
+        )
     return engine.Redeemable(**common, found=False)
+
+
+def _pk(obj):
+    return obj.pk if obj is not None else None
 
 
 def _later(a, b):

@@ -11,6 +11,7 @@ from apps.redemptions.services import (
     redemption_redeem,
     redemption_rollback,
     session_release,
+    tracking_id_for,
     validation_check,
 )
 from tests.campaigns.factories import CampaignFactory, GiftCardFactory, VoucherFactory
@@ -127,3 +128,78 @@ def test_session_lock_reserves_a_use_until_released(project):
     assert ValidationSession.objects.filter(released_at__isnull=True).count() == 0
     assert Voucher.objects.get(code="LOCKME").redeemed_quantity == 1
     assert Redemption.objects.filter(status=Status.SUCCEEDED, parent__isnull=True).count() == 1
+
+
+def test_expired_sessions_stop_counting_and_are_released_by_the_periodic_task(project):
+    import datetime as dt
+
+    from apps.redemptions.tasks import sessions_expire_task
+
+    VoucherFactory(campaign=CampaignFactory(project=project), code="TTL", redemption_quantity=1)
+    from django.utils import timezone
+
+    start = timezone.now() - dt.timedelta(hours=1)
+    body = {
+        "redeemables": [{"object": "voucher", "id": "TTL"}],
+        "order": cart(),
+        "session": {"type": "LOCK", "key": "ssn_1", "ttl": 30, "ttl_unit": "MINUTES"},
+    }
+    assert validation_check(project=project, payload=body, now=start).valid
+    other = {**body, "session": {"type": "LOCK", "key": "ssn_2"}}
+    assert not validation_check(project=project, payload=other, now=start).valid
+    later = start + dt.timedelta(minutes=31)
+    assert validation_check(project=project, payload=other, now=later).valid
+    assert sessions_expire_task() == 1  # ssn_1 (ssn_2's lock lasts 7 days)
+
+
+def test_anonymous_redemptions_are_merged_into_the_customer_by_tracking_id(project):
+    VoucherFactory(campaign=CampaignFactory(project=project), code="ANON")
+    first = validation_check(
+        project=project,
+        payload={"redeemables": [{"object": "voucher", "id": "ANON"}], "order": cart()},
+    )
+    assert first.tracking_id.startswith("track_")
+    anonymous = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "voucher", "id": "ANON"}],
+            "order": cart(),
+            "tracking_id": first.tracking_id,
+        },
+    )
+    assert anonymous.parent.customer is None
+    known = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "voucher", "id": "ANON"}],
+            "order": cart(),
+            "tracking_id": first.tracking_id,
+            "customer": {"source_id": "bob"},
+        },
+    )
+    customer = known.parent.customer
+    assert Redemption.objects.filter(customer=customer, parent__isnull=True).count() == 2
+    same = validation_check(
+        project=project,
+        payload={
+            "redeemables": [{"object": "voucher", "id": "ANON"}],
+            "customer": {"source_id": "bob"},
+        },
+    )
+    assert same.tracking_id == tracking_id_for(customer, None)
+
+
+def test_deleting_a_campaign_keeps_its_redemptions_and_drops_rule_links(project):
+    from apps.campaigns.services import campaign_delete
+    from apps.rules.models import RuleAssignment
+
+    voucher = VoucherFactory(campaign=CampaignFactory(project=project), code="GONE")
+    RuleAssignmentFactory(rule=ValidationRuleFactory(project=project), voucher=voucher)
+    done = redemption_redeem(
+        project=project,
+        payload={"redeemables": [{"object": "voucher", "id": "GONE"}], "order": cart()},
+    )
+    campaign_delete(campaign=voucher.campaign)
+    child = Redemption.objects.get(pk=done.children[0].pk)
+    assert (child.voucher_id, child.code) == (None, "GONE")
+    assert not RuleAssignment.objects.exists()

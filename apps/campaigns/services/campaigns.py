@@ -13,6 +13,7 @@ from apps.metadata.services import schema_for
 
 from ..codes import CodeConfig, code_key
 from ..discounts import GIFT_EFFECTS, clean_discount
+from ..hooks import codes_cleanups
 from ..models import (
     Campaign,
     CampaignMode,
@@ -254,13 +255,12 @@ def campaign_delete(*, campaign: Campaign) -> None:
     voucher = Voucher._meta.db_table
     links = Publication.vouchers.through._meta.db_table
     ledger = VoucherTransaction._meta.db_table
+    codes = f"SELECT id FROM {voucher} WHERE campaign_id = %s"
     with connection.cursor() as cursor:
+        for cleanup in codes_cleanups():
+            cleanup(cursor, codes, [campaign.pk])
         for table in (links, ledger):
-            cursor.execute(
-                f"DELETE FROM {table} WHERE voucher_id IN "
-                f"(SELECT id FROM {voucher} WHERE campaign_id = %s)",
-                [campaign.pk],
-            )
+            cursor.execute(f"DELETE FROM {table} WHERE voucher_id IN ({codes})", [campaign.pk])
         cursor.execute(f"DELETE FROM {voucher} WHERE campaign_id = %s", [campaign.pk])
     campaign.delete()
 
