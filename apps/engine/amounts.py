@@ -24,7 +24,7 @@ Effects:
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     price: int  # per unit, minor units
     quantity: int

@@ -282,7 +282,9 @@ def _check_condition(condition: dict, context: Context, number: str, items) -> O
         return _check_items(condition, context, number, items, label, custom)
     if kind == SEGMENT:
         actual = sorted(context.customer.segments) if context.customer else []
-        return _all_hold(conditions, context, number, name, label, custom, actual, _segment_holds)
+        return _all_hold(
+            conditions, context, number, name, label, custom, actual, _segment_holds, kind=SEGMENT
+        )
     values = _values(name, prop, context, items)
     return _all_hold(
         conditions,
@@ -377,21 +379,41 @@ def _all_hold(
         else:
             ok = holds(operator, expected, actual)
         if not ok:
-            failures.append(
-                Failure(
-                    number,
-                    name,
-                    operator,
-                    expected,
-                    actual,
-                    _sentence(label, operator, expected, actual, kind, context.digits, many),
-                    custom,
-                )
-            )
+            if kind == SEGMENT:
+                message = _segment_sentence(operator, expected, actual)
+            elif name == "publication.redeemable_by_linked_customer":
+                message = "the code was published to another customer, or to nobody"
+            else:
+                message = _sentence(label, operator, expected, actual, kind, context.digits, many)
+            failures.append(Failure(number, name, operator, expected, actual, message, custom))
     return Outcome(not failures, failures)
 
 
+MUST_BE = {
+    "$is": "",
+    "$is_not": "other than",
+    "$in": "one of",
+    "$not_in": "none of",
+    "$more_than": "above",
+    "$more_than_or_equal": "at least",
+    "$less_than": "below",
+    "$less_than_or_equal": "at most",
+    "$starts_with": "starting with",
+    "$ends_with": "ending with",
+    "$contains": "containing",
+    "$not_contain": "not containing",
+}
+COMPARED = {
+    "$more_than": "is not above",
+    "$more_than_or_equal": "is below",
+    "$less_than": "is not below",
+    "$less_than_or_equal": "is above",
+}
+
+
 def _sentence(label, operator, expected, actual, kind, digits, many) -> str:
+    """ "order amount 84.00 is below 100.00", "order metadata “channel” is app, not web"."""
+
     def show(value):
         if kind == MONEY:
             return money(value, digits)
@@ -402,28 +424,34 @@ def _sentence(label, operator, expected, actual, kind, digits, many) -> str:
         return str(value)
 
     wanted = ", ".join(show(value) for value in expected)
-    if many:
-        found = ", ".join(show(value) for value in actual) or "no items"
-        return f"{label} must be {_phrase(operator)} {wanted} (found {found})".replace("  ", " ")
-    if operator in ("$more_than", "$more_than_or_equal", "$less_than", "$less_than_or_equal"):
-        verb = {
-            "$more_than": "is not above",
-            "$more_than_or_equal": "is below",
-            "$less_than": "is not below",
-            "$less_than_or_equal": "is above",
-        }[operator]
-        return f"{label} {show(actual)} {verb} {wanted}"
     if operator == "$has_value":
         return f"{label} has no value"
     if operator == "$is_unknown":
         return f"{label} has a value ({show(actual)})"
-    return f"{label} is {show(actual)}, which is not {_phrase(operator)} {wanted}".replace(
-        "not is not", "not"
-    ).replace("which is not is", "which is not")
+    if many:
+        found = ", ".join(show(value) for value in actual) or "no items"
+        phrase = " ".join(part for part in (MUST_BE.get(operator, operator), wanted) if part)
+        return f"{label} must be {phrase} (found {found})"
+    if operator in COMPARED:
+        return f"{label} {show(actual)} {COMPARED[operator]} {wanted}"
+    if operator in ("$is_not", "$not_in"):
+        return f"{label} is {show(actual)}, which is excluded"
+    if operator == "$in":
+        return f"{label} is {show(actual)}, not one of {wanted}"
+    if operator == "$is":
+        return f"{label} is {show(actual)}, not {wanted}"
+    return f"{label} is {show(actual)}, not {MUST_BE.get(operator, operator)} {wanted}"
 
 
-def _phrase(operator: str) -> str:
-    return METADATA_OPERATORS.get(operator, operator).removeprefix("is ").strip() or operator
+def _segment_sentence(operator: str, expected: list, segments: list) -> str:
+    wanted = ", ".join(str(value) for value in expected)
+    if operator == "$is":
+        missing = [value for value in expected if value not in segments]
+        return f"the customer is not in segment {', '.join(missing) or wanted}"
+    if operator == "$in":
+        return f"the customer is in none of the segments {wanted}"
+    inside = [value for value in expected if value in segments]
+    return f"the customer is in segment {', '.join(inside) or wanted}, which is excluded"
 
 
 def _number(value):
@@ -503,7 +531,7 @@ def _check_items(condition, context, number, items, label, custom) -> Outcome:
         targets = [{"object": default, **t} for t in targets]
         ok, why, nested = _items_hold(name, operator, targets, lines, sub, context, number)
         if not ok:
-            failures.extend(nested)
+            failures.extend(nested)  # the sub-rules that failed, each with its own data
             failures.append(
                 Failure(number, name, operator, [_ref(t) for t in targets], why, why, custom)
             )

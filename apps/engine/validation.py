@@ -27,10 +27,10 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .amounts import Applied, Line, Order, compute_discount
-from .rules import BUDGET, ERROR_MESSAGES, Context, Failure, check, error_key, money
+from .rules import BUDGET, COUNTER_FIELDS, ERROR_MESSAGES, Context, Failure, check, error_key, money
 from .scope import Scope, scope
 from .snapshot import Item, Redeemable, Request
-from .totals import Totals, remaining, take
+from .totals import Totals, take
 from .validity import why_not_now
 
 APPLICABLE, INAPPLICABLE, SKIPPED = "APPLICABLE", "INAPPLICABLE", "SKIPPED"
@@ -40,6 +40,11 @@ ITEM_EFFECTS = (
     "APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY",
     "APPLY_TO_ITEMS_BY_QUANTITY",
 )
+PERSONAL = {
+    *COUNTER_FIELDS,
+    "publication.redeemable_by_linked_customer",
+    "redemption.gift.amount",
+}
 SKIP_MESSAGES = {
     "applicable_redeemables_limit_exceeded": "Applicable redeemables limit exceeded",
     "applicable_redeemables_per_category_limit_exceeded": (
@@ -109,7 +114,8 @@ class Outcome:
 def validate(request: Request) -> Outcome:
     items = list(request.cart.items)
     totals = Totals(amount=request.cart.amount)
-    results = [_gate(redeemable, request) for redeemable in request.redeemables]
+    memo: dict = {}  # rule outcomes and scopes shared by redeemables with the same rules
+    results = [_gate(redeemable, request, memo) for redeemable in request.redeemables]
     ordered = sorted(results, key=lambda result: _sort_key(result, request))
     candidates = [result for result in ordered if result.status == APPLICABLE]
     failed = len(candidates) < len(results)
@@ -216,17 +222,17 @@ def _uses_budget(redeemable: Redeemable) -> bool:
 def _budget_error(result: Result, request: Request):
     """A budget holds only if this redemption's discount still fits in it: checked again once
     the discount is known, so the campaign never gives more than its budget."""
-    return _rules_error(result, request, pending=result.discount)
+    return _rules_error(result, request, pending=result.discount, memo={})
 
 
 # -- pass 1: gates -------------------------------------------------------------------------
 
 
-def _gate(redeemable: Redeemable, request: Request) -> Result:
+def _gate(redeemable: Redeemable, request: Request, memo: dict) -> Result:
     result = Result(redeemable)
     error = _status_error(redeemable, request)
     if error is None:
-        error = _rules_error(result, request)
+        error = _rules_error(result, request, memo=memo)
     if error is not None:
         result.status, result.key, result.message, result.explanation = INAPPLICABLE, *error
     return result
@@ -284,7 +290,7 @@ def _status_error(r: Redeemable, request: Request) -> tuple[str, str, str] | Non
 
 
 def _rules_error(
-    result: Result, request: Request, *, pending: int = 0
+    result: Result, request: Request, *, memo: dict, pending: int = 0
 ) -> tuple[str, str, str] | None:
     redeemable = result.redeemable
     context = Context(
@@ -298,14 +304,25 @@ def _rules_error(
         pending_discount=pending,
     )
     for rule in redeemable.rules:
-        outcome = check(rule, context)
+        # The same rule object on many redeemables (a campaign's rule on its codes) is judged
+        # once per request, unless it looks at something of the redeemable's own.
+        shared = not pending and not _personal(rule, memo)
+        outcome = memo.get(id(rule)) if shared else None
+        if outcome is None:
+            outcome = check(rule, context)
+            if shared:
+                memo[id(rule)] = outcome
         if not outcome.passed:
             result.failures = outcome.failures
             key = error_key(outcome.failures[0].name)
             message = outcome.failures[0].error_message or rule.error_message or ERROR_MESSAGES[key]
-            explanation = "; ".join(failure.message for failure in outcome.failures)
+            # a product condition's message already includes its failed sub-rules
+            explanation = "; ".join(f.message for f in outcome.failures if "." not in f.rule)
             return key, message, f"{rule.name}: {explanation}"
-    result.scope = scope([rule.applicable_to for rule in redeemable.rules], request.cart.items)
+    key = ("scope", *map(id, redeemable.rules))
+    if key not in memo:
+        memo[key] = scope([rule.applicable_to for rule in redeemable.rules], request.cart.items)
+    result.scope = memo[key]
     if result.scope.lines == set() and _touches_items(redeemable):
         return (
             "order_rules_violated",
@@ -313,6 +330,23 @@ def _rules_error(
             "no item in the order is one the discount applies to",
         )
     return None
+
+
+def _personal(rule, memo: dict) -> bool:
+    """Does the rule look at the redeemable itself (its counters, holder, gift credits)?"""
+    key = ("personal", id(rule))
+    if key not in memo:
+        memo[key] = bool(_names(rule.rules) & PERSONAL)
+    return memo[key]
+
+
+def _names(group: dict) -> set:
+    found = set()
+    for key, condition in (group or {}).items():
+        if key != "logic" and isinstance(condition, dict):
+            found.add(condition.get("name"))
+            found |= _names(condition.get("rules") or {})
+    return found
 
 
 def _touches_items(redeemable: Redeemable) -> bool:
@@ -328,8 +362,7 @@ def _touches_items(redeemable: Redeemable) -> bool:
 def _apply(result: Result, request: Request, items: list[Item], totals: Totals):
     """Take this redeemable's discount off the order as it stands; None, or an error tuple."""
     redeemable = result.redeemable
-    order = _as_order(items, totals)
-    left = remaining(order, totals)
+    left = _left(items, totals)
     if redeemable.type == "GIFT_VOUCHER":
         credits = _within_scope_total(left, result.scope)
         if redeemable.credits is not None:
@@ -359,10 +392,16 @@ def _apply(result: Result, request: Request, items: list[Item], totals: Totals):
     return None
 
 
-def _as_order(items: list[Item], totals: Totals) -> Order:
+def _left(items: list[Item], totals: Totals) -> Order:
+    """The order as the redeemables so far left it (what totals.remaining computes, built
+    straight from the items)."""
+    taken = totals.items
     return Order(
-        amount=totals.amount,
-        lines=tuple(Line(price=i.price, quantity=i.quantity, amount=i.amount) for i in items),
+        amount=totals.total_amount,
+        lines=tuple(
+            Line(price=i.price, quantity=i.quantity, amount=i.amount - taken.get(n, 0))
+            for n, i in enumerate(items)
+        ),
     )
 
 
@@ -445,7 +484,6 @@ def _apply_units(result, request, items, totals, discount):
             totals.amount += add * price
             result.added[index] = result.added.get(index, 0) + add
         applied.items[index] = applied.items.get(index, 0) + wanted * price
-    order = _as_order(items, totals)
-    left = remaining(order, totals)
+    left = _left(items, totals)
     result.applied = take(totals, applied, left)
     return None

@@ -11,6 +11,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Q,
     Subquery,
     Sum,
     Value,
@@ -50,7 +51,7 @@ def _amount(value: Any, field: str, *, required: bool = False) -> int | None:
 
 
 class _Catalog:
-    """The products and SKUs an order's items name, loaded in four queries for all items
+    """The products and SKUs an order's items name, loaded in at most two queries for all items
     instead of one or two per item."""
 
     def __init__(self, project, raw_items: list):
@@ -64,16 +65,28 @@ class _Catalog:
             sku_ids |= {raw.get("sku_id"), sku.get("id")}
             product_sources |= {product.get("source_id"), raw.get("source_id")}
             sku_sources |= {sku.get("source_id"), raw.get("source_id")}
-        products = Product.objects.filter(project=project)
-        skus = Sku.objects.filter(project=project).select_related("product")
-        self.products = {p.public_id: p for p in products.filter(public_id__in=_refs(product_ids))}
-        self.products_by_source = {
-            p.source_id: p for p in products.filter(source_id__in=_refs(product_sources))
-        }
-        self.skus = {k.public_id: k for k in skus.filter(public_id__in=_refs(sku_ids))}
-        self.skus_by_source = {
-            k.source_id: k for k in skus.filter(source_id__in=_refs(sku_sources))
-        }
+        self.products, self.products_by_source = {}, {}
+        self.skus, self.skus_by_source = {}, {}
+        product_ids, product_sources = _refs(product_ids), _refs(product_sources)
+        if product_ids or product_sources:
+            for product in Product.objects.filter(
+                Q(public_id__in=product_ids) | Q(source_id__in=product_sources), project=project
+            ).order_by():
+                self.products[product.public_id] = product
+                if product.source_id:
+                    self.products_by_source[product.source_id] = product
+        sku_ids, sku_sources = _refs(sku_ids), _refs(sku_sources)
+        if sku_ids or sku_sources:
+            for sku in (
+                Sku.objects.filter(
+                    Q(public_id__in=sku_ids) | Q(source_id__in=sku_sources), project=project
+                )
+                .select_related("product")
+                .order_by()
+            ):
+                self.skus[sku.public_id] = sku
+                if sku.source_id:
+                    self.skus_by_source[sku.source_id] = sku
 
 
 def _refs(values: set) -> list[str]:
@@ -203,13 +216,22 @@ def _status(value: Any) -> str:
 
 
 def order_upsert(
-    *, project, payload: dict, imported: bool = False, now: datetime | None = None
+    *,
+    project,
+    payload: dict,
+    imported: bool = False,
+    now: datetime | None = None,
+    customer: Customer | None = None,
+    items: list[OrderItem] | None = None,
 ) -> tuple[Order, bool]:
     """Create or update an order from Voucherify's order object. Returns (order, created).
 
     The customer (and referrer) are upserted; products only where an item says `override: true`.
     Status changes are recorded as OrderEvents and the customer's summary is refreshed, all in
     one transaction. `imported` marks historical orders, whose events trigger nothing.
+
+    A caller that already resolved the customer or the items (a redemption: its validation
+    snapshot has them, discounts included) passes them in and they are not looked up again.
     """
     now = now or timezone.now()
     if not isinstance(payload, dict):
@@ -233,7 +255,9 @@ def order_upsert(
         order, created = _lock_or_new(project, payload)
         previous_customer_id = order.customer_id
         previous_status = None if created else order.status
-        if "customer" in payload:
+        if customer is not None:
+            order.customer = customer
+        elif "customer" in payload:
             order.customer = customer_resolve(project=project, payload=payload["customer"])
         if "referrer" in payload:
             order.referrer = customer_resolve(project=project, payload=payload["referrer"])
@@ -243,8 +267,7 @@ def order_upsert(
             order.metadata = metadata
         if created_at is not None and created:
             order.created_at = created_at
-        items = None
-        if raw_items is not None:
+        if items is None and raw_items is not None:
             catalog = _Catalog(project, raw_items)
             items = [_resolve_item(project, i, raw, catalog) for i, raw in enumerate(raw_items)]
         _set_amounts(order, payload, items)

@@ -76,7 +76,7 @@ def qualification_check(*, project, payload: dict, now: dt.datetime | None = Non
     if not isinstance(payload, dict):
         raise ApplicationError("The request must be a JSON object.")
     scenario, sorting, limit = _options(payload)
-    customer = _customer(project, payload)
+    customer, fresh = _customer(project, payload)
     refs: list[Ref] = []
     if customer is not None and scenario in ("ALL", "CUSTOMER_WALLET", "AUDIENCE_ONLY"):
         wallet = (
@@ -108,6 +108,7 @@ def qualification_check(*, project, payload: dict, now: dt.datetime | None = Non
         refs=refs,
         order_payload=payload.get("order") or {},
         customer=customer,
+        customer_fresh=fresh,
         metadata=payload.get("metadata") or {},
         now=now,
         preloaded=True,

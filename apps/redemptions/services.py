@@ -103,9 +103,25 @@ class Validation:
         return self.outcome.valid
 
 
-def _customer(project, payload: dict) -> Customer | None:
+def _customer(project, payload: dict) -> tuple[Customer | None, bool]:
+    """The request's customer, upserted, and whether this request created or changed it (then
+    its segments are judged live rather than read from the membership table, which is brought
+    up to date only after commit)."""
     raw = payload.get("customer")
-    return customer_resolve(project=project, payload=raw) if raw else None
+    if not raw:
+        return None, False
+    if isinstance(raw, dict) and not set(raw) - {"id", "source_id", "object"}:
+        # The common checkout: a reference only. One indexed read, no schema, no write.
+        known = Customer.objects.filter(project=project)
+        if raw.get("id"):
+            customer = known.filter(public_id=raw["id"]).order_by().first()
+        elif isinstance(raw.get("source_id"), str) and raw["source_id"]:
+            customer = known.filter(source_id=raw["source_id"]).order_by().first()
+        else:
+            customer = None
+        if customer is not None:
+            return customer, False
+    return customer_resolve(project=project, payload=raw), True
 
 
 def validation_check(*, project, payload: dict, now: dt.datetime | None = None) -> Validation:
@@ -116,7 +132,7 @@ def validation_check(*, project, payload: dict, now: dt.datetime | None = None) 
         raise ApplicationError("The request must be a JSON object.")
     refs = parse_redeemables(payload.get("redeemables"))
     session = parse_session(payload.get("session"))
-    customer = _customer(project, payload)
+    customer, fresh = _customer(project, payload)
     metadata = payload.get("metadata") or {}
     if session is None:
         snap = load(
@@ -124,6 +140,7 @@ def validation_check(*, project, payload: dict, now: dt.datetime | None = None) 
             refs=refs,
             order_payload=payload.get("order") or {},
             customer=customer,
+            customer_fresh=fresh,
             metadata=metadata,
             now=now,
         )
@@ -135,6 +152,7 @@ def validation_check(*, project, payload: dict, now: dt.datetime | None = None) 
                 refs=refs,
                 order_payload=payload.get("order") or {},
                 customer=customer,
+                customer_fresh=fresh,
                 metadata=metadata,
                 now=now,
                 session_key=session.key,
@@ -247,7 +265,7 @@ def redemption_redeem(
     if not isinstance(metadata, dict):
         raise ApplicationError("metadata must be an object.", details="metadata")
     channel = {"channel_type": channel_type, "channel_id": channel_id[:64]}
-    customer = _customer(project, payload)
+    customer, fresh = _customer(project, payload)
     tracking_id = tracking_id_for(customer, payload.get("tracking_id"))
     try:
         with transaction.atomic():
@@ -258,6 +276,7 @@ def redemption_redeem(
                 refs=refs,
                 order_payload=payload.get("order") or {},
                 customer=customer,
+                customer_fresh=fresh,
                 metadata=metadata,
                 now=now,
                 session_key=session.key if session else "",
@@ -421,63 +440,85 @@ def _spend(voucher: Voucher, result: Result, now) -> None:
 
 
 def _save_order(project, payload, snap, outcome, customer, now) -> Order:
+    """Upsert the order with this request's discounts on it, from the snapshot's items (no
+    second lookup of products); items marked `override` go through order_upsert's own
+    resolution, which writes their products."""
     order_payload = dict(payload.get("order") or {})
-    if customer is not None and "customer" not in order_payload:
-        order_payload["customer"] = {"id": customer.public_id}
     order_payload.setdefault("status", "PAID")
-    order_payload.pop("discount_amount", None)
-    order, _ = order_upsert(project=project, payload=order_payload, now=now)
-    items = {item.position: item for item in order.items.all()}
     totals = outcome.totals
-    added_items = []
-    for index, engine_item in enumerate(outcome.items):
-        discount = totals.items.get(index, 0)
-        item = items.get(index)
-        if item is None:  # a free unit line the engine added
-            added_items.append(
-                OrderItem(
-                    order=order,
-                    position=index,
-                    related_object="sku" if engine_item.sku_id else "product",
-                    source_id="",
-                    name=engine_item.name or engine_item.product_id or engine_item.sku_id,
-                    quantity=engine_item.quantity,
-                    price=engine_item.price,
-                    amount=engine_item.amount,
-                    discount_amount=discount,
-                )
-            )
-            continue
-        if (item.quantity, item.amount, item.discount_amount) != (
-            engine_item.quantity,
-            engine_item.amount,
-            item.discount_amount + discount,
-        ):
-            item.quantity, item.amount = engine_item.quantity, engine_item.amount
-            item.discount_amount += discount
-            item.save(update_fields=["quantity", "amount", "discount_amount"])
-    if added_items:
-        _attach_products(project, added_items, outcome)
-        OrderItem.objects.bulk_create(added_items)
-    order.amount = max(order.amount, totals.amount)
-    order.discount_amount += totals.applied_discount_amount
-    order.items_discount_amount += totals.items_applied_discount_amount
-    order.total_discount_amount = order.discount_amount + order.items_discount_amount
-    order.total_amount = max(0, order.amount - order.total_discount_amount)
-    order.save(
-        update_fields=[
-            "amount",
-            "discount_amount",
-            "items_discount_amount",
-            "total_discount_amount",
-            "total_amount",
-            "updated_at",
-        ]
+    order_payload["discount_amount"] = snap.order.discount_amount + totals.applied_discount_amount
+    order_payload["amount"] = totals.amount  # with any free units a UNIT discount added
+    raw_items = order_payload.get("items") or []
+    overrides = any(
+        isinstance(raw, dict)
+        and any(isinstance(raw.get(k), dict) and raw[k].get("override") for k in ("product", "sku"))
+        for raw in raw_items
     )
+    items = None if overrides else _discounted_items(project, snap, outcome)
+    order, _ = order_upsert(
+        project=project, payload=order_payload, now=now, customer=customer, items=items
+    )
+    if overrides:
+        changed = []
+        for item in order.items.all():
+            discount = totals.items.get(item.position, 0)
+            if discount:
+                item.discount_amount += discount
+                changed.append(item)
+        OrderItem.objects.bulk_update(changed, ["discount_amount"])
+        order.items_discount_amount += sum(totals.items.values())
+        order.total_discount_amount = order.discount_amount + order.items_discount_amount
+        order.total_amount = max(0, order.amount - order.total_discount_amount)
+        order.save(
+            update_fields=[
+                "items_discount_amount",
+                "total_discount_amount",
+                "total_amount",
+                "updated_at",
+            ]
+        )
     return order
 
 
-def _attach_products(project, added_items, outcome) -> None:
+def _discounted_items(project, snap, outcome) -> list[OrderItem]:
+    """The order's items as the engine left them: discounts on, free units added."""
+    preview = snap.order.preview_items
+    items, added = [], []
+    for index, engine_item in enumerate(outcome.items):
+        discount = outcome.totals.items.get(index, 0)
+        if index < len(preview):
+            base = preview[index]
+            item = OrderItem(
+                position=index,
+                related_object=base.related_object,
+                product=base.product,
+                sku=base.sku,
+                source_id=base.source_id,
+                name=base.name,
+                quantity=engine_item.quantity,
+                price=base.price,
+                amount=engine_item.amount,
+                discount_amount=base.discount_amount + discount,
+                metadata=base.metadata,
+            )
+        else:  # a free unit line the engine added
+            item = OrderItem(
+                position=index,
+                related_object="sku" if engine_item.sku_id else "product",
+                name=engine_item.product_id or engine_item.sku_id,
+                quantity=engine_item.quantity,
+                price=engine_item.price,
+                amount=engine_item.amount,
+                discount_amount=discount,
+            )
+            added.append(item)
+        items.append(item)
+    if added:
+        _attach_products(project, added)
+    return items
+
+
+def _attach_products(project, added_items) -> None:
     from apps.products.models import Product, Sku
 
     refs = {item.name for item in added_items}

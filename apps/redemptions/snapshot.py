@@ -9,6 +9,7 @@ number of items, redeemables and rules:
 """
 
 import datetime as dt
+import time
 import zoneinfo
 from dataclasses import dataclass, field
 
@@ -139,6 +140,7 @@ def load(
     customer: Customer | None,
     metadata: dict,
     now: dt.datetime,
+    customer_fresh: bool = True,
     session_key: str = "",
     lock: bool = False,
     preloaded: bool = False,
@@ -175,7 +177,7 @@ def load(
     held = _held_by_others(vouchers, now, session_key)
     items = _items(project, order, assignments)
     unit_prices = _unit_prices(project, refs)
-    facts = _customer_facts(project, customer, assignments, now)
+    facts = _customer_facts(project, customer, assignments, now, fresh=customer_fresh)
     redeemables = []
     for ref in refs:
         redeemables.append(_redeemable(ref, assignments, counters, held))
@@ -229,9 +231,11 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
         vouchers = Voucher.objects.filter(project=project).filter(
             Q(code_key__in=codes) | Q(public_id__in=ids)
         )
-        vouchers = vouchers.select_related("campaign", "category", "campaign__category", "holder")
+        vouchers = vouchers.select_related(
+            "campaign", "category", "campaign__category", "holder"
+        ).order_by("pk")
         if lock:
-            vouchers = vouchers.select_for_update(of=("self",)).order_by("pk")
+            vouchers = vouchers.select_for_update(of=("self",))
         by_key = {}
         for voucher in vouchers:
             by_key[voucher.code_key] = by_key[voucher.public_id] = voucher
@@ -276,17 +280,22 @@ def _rules_for(ref: Ref, assignments) -> tuple[engine.Rule, ...]:
             or (campaign_id is not None and assignment.campaign_id == campaign_id)
         )
         if mine:
-            rule = assignment.rule
-            rules.append(
-                engine.Rule(
-                    id=rule.public_id,
-                    name=rule.name,
-                    rules=rule.rules or {},
-                    error_message=rule.error_message,
-                    applicable_to=rule.applicable_to or {},
-                )
-            )
+            rules.append(_engine_rule(assignment.rule))
     return tuple(rules)
+
+
+def _engine_rule(rule) -> engine.Rule:
+    """One engine Rule per stored rule and request (cached on the row): the engine judges a rule
+    shared by many redeemables once."""
+    if not hasattr(rule, "_engine_rule"):
+        rule._engine_rule = engine.Rule(
+            id=rule.public_id,
+            name=rule.name,
+            rules=rule.rules or {},
+            error_message=rule.error_message,
+            applicable_to=rule.applicable_to or {},
+        )
+    return rule._engine_rule
 
 
 def _counters(project, refs, customer, rule_names, now) -> dict:
@@ -398,21 +407,30 @@ def _items(project, order, assignments) -> list[engine.Item]:
     sku_pks = {line.sku_id for line in lines if line.sku_id}
     memberships: dict[tuple[str, int], set[str]] = {}
     if collections and (product_pks or sku_pks):
-        rows = list(ProductCollection.objects.filter(project=project, public_id__in=collections))
+        rows = list(
+            ProductCollection.objects.filter(project=project, public_id__in=collections).order_by()
+        )
         static = [c for c in rows if c.type == CollectionType.STATIC]
         dynamic = [c for c in rows if c.type == CollectionType.AUTO_UPDATE and c.filter]
         if static:
-            for entry in (
+            entries = (
                 CollectionItem.objects.filter(collection__in=static)
                 .filter(Q(product_id__in=product_pks) | Q(sku_id__in=sku_pks))
-                .select_related("collection")
-            ):
-                key = ("product", entry.product_id) if entry.product_id else ("sku", entry.sku_id)
-                memberships.setdefault(key, set()).add(entry.collection.public_id)
+                .order_by()
+                .values_list("collection__public_id", "product_id", "sku_id")
+            )
+            for collection_id, product_pk, sku_pk in entries:
+                key = ("product", product_pk) if product_pk else ("sku", sku_pk)
+                memberships.setdefault(key, set()).add(collection_id)
         if dynamic and product_pks:
             flags = {
                 f"in_{i}": Case(
-                    When(product_filter_q(project=project, filter_json=c.filter), then=Value(True)),
+                    When(
+                        _cached_q(
+                            c, lambda c=c: product_filter_q(project=project, filter_json=c.filter)
+                        ),
+                        then=Value(True),
+                    ),
                     default=Value(False),
                     output_field=BooleanOutput(),
                 )
@@ -476,7 +494,7 @@ def _unit_prices(project, refs) -> dict[str, int]:
     return prices
 
 
-def _customer_facts(project, customer, assignments, now) -> engine.CustomerFacts | None:
+def _customer_facts(project, customer, assignments, now, *, fresh: bool):
     if customer is None:
         return None
     named = set()
@@ -490,28 +508,43 @@ def _customer_facts(project, customer, assignments, now) -> engine.CustomerFacts
                 for values in (condition.get("conditions") or {}).values():
                     named.update(v for v in values if isinstance(v, str))
     segments = set()
-    if named:
-        rows = list(Segment.objects.filter(project=project, public_id__in=named))
+    if named and not fresh:
+        # A customer this request did not touch: the membership table is current.
+        segments = set(
+            SegmentMember.objects.filter(
+                segment__project=project, segment__public_id__in=named, customer=customer
+            )
+            .order_by()
+            .values_list("segment__public_id", flat=True)
+        )
+    elif named:
+        rows = list(Segment.objects.filter(project=project, public_id__in=named).order_by())
         static = [s for s in rows if s.type == SegmentType.STATIC or not s.filter]
         live = [s for s in rows if s not in static]
         if static:
             segments |= set(
-                SegmentMember.objects.filter(segment__in=static, customer=customer).values_list(
-                    "segment__public_id", flat=True
-                )
+                SegmentMember.objects.filter(segment__in=static, customer=customer)
+                .order_by()
+                .values_list("segment__public_id", flat=True)
             )
         if live:
             # Judged now, on the customer as this request left them: membership rows are
-            # recomputed after commit and may not know a customer created a moment ago.
+            # recomputed after commit and do not know this customer's change yet.
             flags = {
                 f"in_{i}": Case(
-                    When(segment_filter_q(s, now=now), then=Value(True)),
+                    When(_cached_q(s, lambda s=s: segment_filter_q(s, now=now)), then=Value(True)),
                     default=Value(False),
                     output_field=BooleanOutput(),
                 )
                 for i, s in enumerate(live)
             }
-            row = Customer.objects.filter(pk=customer.pk).annotate(**flags).values(*flags).first()
+            row = (
+                Customer.objects.filter(pk=customer.pk)
+                .annotate(**flags)
+                .order_by()
+                .values(*flags)
+                .first()
+            )
             segments |= {s.public_id for i, s in enumerate(live) if row and row[f"in_{i}"]}
     return engine.CustomerFacts(
         id=customer.public_id,
@@ -519,6 +552,28 @@ def _customer_facts(project, customer, assignments, now) -> engine.CustomerFacts
         segments=frozenset(segments),
         metadata=customer.metadata or {},
     )
+
+
+_Q_CACHE: dict = {}
+Q_TTL = 60.0  # seconds: a metadata schema change reaches compiled filters within a minute
+
+
+def _cached_q(obj, compile_q):
+    """A segment's or collection's filter compiled to a Q, kept per process while the object is
+    unchanged (its updated_at) and for at most Q_TTL seconds. Segments with relative dates are
+    compiled every time: their Q depends on `now`."""
+    if getattr(obj, "uses_time", False):
+        return compile_q()
+    key = (type(obj).__name__, obj.pk, obj.updated_at)
+    cached = _Q_CACHE.get(key)
+    clock = time.monotonic()
+    if cached is not None and cached[0] > clock:
+        return cached[1]
+    if len(_Q_CACHE) > 2_000:
+        _Q_CACHE.clear()
+    q = compile_q()
+    _Q_CACHE[key] = (clock + Q_TTL, q)
+    return q
 
 
 def _categories(*objects) -> tuple[engine.Category, ...]:

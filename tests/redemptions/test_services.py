@@ -203,3 +203,68 @@ def test_deleting_a_campaign_keeps_its_redemptions_and_drops_rule_links(project)
     child = Redemption.objects.get(pk=done.children[0].pk)
     assert (child.voucher_id, child.code) == (None, "GONE")
     assert not RuleAssignment.objects.exists()
+
+
+def test_a_unit_discount_adds_the_free_units_to_the_stored_order(project):
+    from tests.campaigns.factories import PromotionTierFactory
+
+    socks = ProductFactory(project=project, price=700, name="Socks")
+    shoes = ProductFactory(project=project, price=5000, name="Shoes")
+    tier = PromotionTierFactory(
+        campaign__project=project,
+        discount={
+            "type": "UNIT",
+            "unit_off": 2,
+            "unit_type": socks.public_id,
+            "effect": "ADD_MISSING_ITEMS",
+        },
+    )
+    done = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "promotion_tier", "id": tier.public_id}],
+            "order": {
+                "items": [
+                    {"product_id": shoes.public_id, "quantity": 1},
+                    {"product_id": socks.public_id, "quantity": 1},
+                ]
+            },
+        },
+    )
+    assert done.error is None, done.error
+    order = Order.objects.get(pk=done.order.pk)
+    lines = {item.product_id: item for item in order.items.all()}
+    assert (lines[socks.pk].quantity, lines[socks.pk].discount_amount) == (2, 1400)
+    assert (order.amount, order.items_discount_amount, order.total_amount) == (6400, 1400, 5000)
+    assert done.children[0].amount == 1400
+
+
+def test_a_new_free_product_line_is_stored_with_its_product(project):
+    from tests.campaigns.factories import PromotionTierFactory
+
+    gift = ProductFactory(project=project, price=999, name="Tote bag")
+    tier = PromotionTierFactory(
+        campaign__project=project,
+        discount={
+            "type": "UNIT",
+            "unit_off": 1,
+            "unit_type": gift.public_id,
+            "effect": "ADD_NEW_ITEMS",
+        },
+    )
+    done = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "promotion_tier", "id": tier.public_id}],
+            "order": {"amount": 3000},
+        },
+    )
+    assert done.error is None, done.error
+    [line] = Order.objects.get(pk=done.order.pk).items.all()
+    assert (line.product_id, line.name, line.quantity, line.discount_amount) == (
+        gift.pk,
+        "Tote bag",
+        1,
+        999,
+    )
+    assert Order.objects.get(pk=done.order.pk).total_amount == 3000
