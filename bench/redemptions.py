@@ -174,7 +174,7 @@ def main() -> None:
         f"Data: {Customer.objects.filter(project=project).count():,} customers, "
         f"{Voucher.objects.filter(project=project).count():,} vouchers, {CAMPAIGNS} campaigns."
     )
-    rng = random.Random(6)
+    rng = random.Random(6)  # noqa: S311 -- repeatable test data, not secrets
     # One code per campaign that nobody has redeemed yet, drawn fresh for every sample.
     pools = {
         n: list(
@@ -231,7 +231,9 @@ def main() -> None:
 
     # 1. the pure engine: 30 redeemables, 50 lines, from one snapshot
     payload = body(30, 50)
-    refs = [Ref("voucher", entry["id"], position=i) for i, entry in enumerate(payload["redeemables"])]
+    refs = [
+        Ref("voucher", entry["id"], position=i) for i, entry in enumerate(payload["redeemables"])
+    ]
     snap = load(
         project=project,
         refs=refs,
