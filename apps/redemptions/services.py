@@ -34,6 +34,12 @@ from .models import (
     ValidationSession,
 )
 from .models import Result as Outcomes
+from .signals import (
+    redemption_failed,
+    redemption_rolled_back,
+    redemption_succeeded,
+    send_on_commit,
+)
 from .snapshot import Ref, Snapshot, load, parse_redeemables
 
 TTL_UNITS = {
@@ -381,6 +387,7 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
             loyalty_redeemed_points=F("loyalty_redeemed_points") + parent.loyalty_points,
         )
         customers_changed(project.pk, [customer.pk])
+    send_on_commit(redemption_succeeded, Redemption, parent=parent, children=children)
     return Redeemed(
         parent=parent,
         children=children,
@@ -610,6 +617,7 @@ def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel
                 redemptions_total_redeemed=F("redemptions_total_redeemed") + len(children),
                 redemptions_total_failed=F("redemptions_total_failed") + len(children),
             )
+        send_on_commit(redemption_failed, Redemption, parent=parent, children=children)
     return Redeemed(
         parent=parent,
         children=children,
@@ -740,6 +748,9 @@ def redemption_rollback(
         )
         if parent.customer_id:
             customers_changed(parent.project_id, [parent.customer_id])
+        send_on_commit(
+            redemption_rolled_back, RedemptionRollback, rollback=rollback, children=rollbacks
+        )
     return RolledBack(parent=rollback, rollbacks=rollbacks, order=order)
 
 

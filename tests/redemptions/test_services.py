@@ -268,3 +268,38 @@ def test_a_new_free_product_line_is_stored_with_its_product(project):
         999,
     )
     assert Order.objects.get(pk=done.order.pk).total_amount == 3000
+
+
+def test_signals_fire_after_commit_for_success_failure_and_rollback(
+    project, django_capture_on_commit_callbacks
+):
+    from apps.redemptions import signals
+
+    seen = []
+
+    def record(signal_name):
+        return lambda sender, **kwargs: seen.append((signal_name, sorted(kwargs)))
+
+    receivers = {
+        name: record(name)
+        for name in ("redemption_succeeded", "redemption_failed", "redemption_rolled_back")
+    }
+    for name, receiver in receivers.items():
+        getattr(signals, name).connect(receiver)
+    try:
+        VoucherFactory(campaign=CampaignFactory(project=project), code="SIG", redemption_quantity=1)
+        body = {"redeemables": [{"object": "voucher", "id": "SIG"}], "order": cart()}
+        with django_capture_on_commit_callbacks(execute=True):
+            done = redemption_redeem(project=project, payload=body)
+        with django_capture_on_commit_callbacks(execute=True):
+            redemption_redeem(project=project, payload=body)
+        with django_capture_on_commit_callbacks(execute=True):
+            redemption_rollback(redemption=done.parent)
+    finally:
+        for name, receiver in receivers.items():
+            getattr(signals, name).disconnect(receiver)
+    assert [name for name, _ in seen] == [
+        "redemption_succeeded",
+        "redemption_failed",
+        "redemption_rolled_back",
+    ]
