@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import F
 from django.utils import timezone
 
 from apps.campaigns.models import Campaign, CampaignType, PromotionTier, Voucher
@@ -81,7 +82,8 @@ def qualification_check(*, project, payload: dict, now: dt.datetime | None = Non
     if customer is not None and scenario in ("ALL", "CUSTOMER_WALLET", "AUDIENCE_ONLY"):
         wallet = (
             Voucher.objects.filter(project=project, holder=customer, active=True)
-            .select_related("campaign", "category", "campaign__category", "holder")
+            .select_related("campaign", "category", "campaign__category")
+            .annotate(holder_public_id=F("holder__public_id"))
             .order_by("-id")[:MAX_CANDIDATES]
         )
         refs += [Ref("voucher", v.code, voucher=v) for v in wallet]

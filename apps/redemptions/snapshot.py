@@ -14,7 +14,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField as BooleanOutput
-from django.db.models import Case, Count, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 
 from apps.campaigns.models import Campaign, PromotionStack, PromotionTier, StackTier, Voucher
 from apps.core.errors import ApplicationError
@@ -231,9 +231,11 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
         vouchers = Voucher.objects.filter(project=project).filter(
             Q(code_key__in=codes) | Q(public_id__in=ids)
         )
-        vouchers = vouchers.select_related(
-            "campaign", "category", "campaign__category", "holder"
-        ).order_by("pk")
+        vouchers = (
+            vouchers.select_related("campaign", "category", "campaign__category")
+            .annotate(holder_public_id=F("holder__public_id"))
+            .order_by("pk")
+        )
         if lock:
             vouchers = vouchers.select_for_update(of=("self",))
         by_key = {}
@@ -410,40 +412,36 @@ def _items(project, order, assignments) -> list[engine.Item]:
         rows = list(
             ProductCollection.objects.filter(project=project, public_id__in=collections).order_by()
         )
-        static = [c for c in rows if c.type == CollectionType.STATIC]
-        dynamic = [c for c in rows if c.type == CollectionType.AUTO_UPDATE and c.filter]
-        if static:
-            entries = (
-                CollectionItem.objects.filter(collection__in=static)
-                .filter(Q(product_id__in=product_pks) | Q(sku_id__in=sku_pks))
-                .order_by()
-                .values_list("collection__public_id", "product_id", "sku_id")
-            )
-            for collection_id, product_pk, sku_pk in entries:
-                key = ("product", product_pk) if product_pk else ("sku", sku_pk)
-                memberships.setdefault(key, set()).add(collection_id)
-        if dynamic and product_pks:
-            flags = {
-                f"in_{i}": Case(
-                    When(
-                        _cached_q(
-                            c, lambda c=c: product_filter_q(project=project, filter_json=c.filter)
-                        ),
-                        then=Value(True),
-                    ),
-                    default=Value(False),
-                    output_field=BooleanOutput(),
-                )
-                for i, c in enumerate(dynamic)
-            }
-            for row in (
-                Product.objects.filter(pk__in=product_pks).annotate(**flags).values("pk", *flags)
-            ):
-                for i, collection in enumerate(dynamic):
-                    if row[f"in_{i}"]:
-                        memberships.setdefault(("product", row["pk"]), set()).add(
-                            collection.public_id
-                        )
+        # One query per kind of line: a flag per collection (a static one: a row in its list;
+        # an auto-update one: its filter, compiled to SQL) on the cart's products or SKUs.
+        for model, pks, field in ((Product, product_pks, "product_id"), (Sku, sku_pks, "sku_id")):
+            flags = {}
+            for i, collection in enumerate(rows):
+                if collection.type == CollectionType.STATIC:
+                    members = CollectionItem.objects.filter(
+                        collection_id=collection.pk, **{field: OuterRef("pk")}
+                    )
+                    flags[f"in_{i}"] = Exists(members)
+                elif collection.filter and model is Product:
+                    compile_q = lambda c=collection: product_filter_q(  # noqa: E731
+                        project=project, filter_json=c.filter
+                    )
+                    q = _cached_q(collection, compile_q)
+                    flags[f"in_{i}"] = Case(
+                        When(q, then=Value(True)),
+                        default=Value(False),
+                        output_field=BooleanOutput(),
+                    )
+            if not pks or not flags:
+                continue
+            kind = "product" if model is Product else "sku"
+            names = list(flags)
+            found = model.objects.filter(pk__in=pks).annotate(**flags).order_by()
+            for pk, *values in found.values_list("pk", *names):
+                for name, value in zip(names, values, strict=True):
+                    if value:
+                        collection = rows[int(name.removeprefix("in_"))]
+                        memberships.setdefault((kind, pk), set()).add(collection.public_id)
     items = []
     for line in lines:
         product, sku = line.product, line.sku
@@ -619,7 +617,7 @@ def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Red
             quantity=voucher.redemption_quantity,
             redeemed_quantity=voucher.redeemed_quantity,
             held_by_others=held.get(voucher.pk, 0),
-            holder_id=voucher.holder.public_id if voucher.holder_id and voucher.holder else "",
+            holder_id=getattr(voucher, "holder_public_id", None) or "",
             categories=_categories(voucher, campaign),
             rules=_rules_for(ref, assignments),
             counters=engine.Counters(**counters.get(scope, {})),

@@ -303,3 +303,68 @@ def test_signals_fire_after_commit_for_success_failure_and_rollback(
         "redemption_failed",
         "redemption_rolled_back",
     ]
+
+
+def test_collection_rules_see_static_and_auto_collections_of_products_and_skus(project):
+    from apps.products.models import CollectionItem
+    from apps.rules.services import rule_create
+    from tests.products.factories import ProductCollectionFactory, SkuFactory
+
+    shoe = ProductFactory(project=project, price=8000, name="Shoe")
+    sock = ProductFactory(project=project, price=500, name="Sock")
+    hat_sku = SkuFactory(product=ProductFactory(project=project, price=3000), price=3000)
+    static = ProductCollectionFactory(project=project, type="STATIC")
+    CollectionItem.objects.create(collection=static, product=shoe)
+    CollectionItem.objects.create(collection=static, sku=hat_sku)
+    dear = ProductCollectionFactory(
+        project=project,
+        type="AUTO_UPDATE",
+        filter={"junction": "and", "price": {"conditions": {"$more_than": [1000]}}},
+    )
+    rule = rule_create(
+        project=project,
+        payload={
+            "name": "Shoes or hats, on dear things",
+            "rules": {
+                "1": {
+                    "name": "product.id",
+                    "conditions": {
+                        "$in": [{"object": "products_collection", "id": static.public_id}]
+                    },
+                },
+                "logic": "1",
+            },
+            "applicable_to": {
+                "included": [{"object": "products_collection", "id": dear.public_id}]
+            },
+        },
+    )
+    voucher = VoucherFactory(
+        campaign=CampaignFactory(project=project),
+        code="HALF",
+        discount={"type": "PERCENT", "percent_off": 50, "effect": "APPLY_TO_ITEMS"},
+    )
+    RuleAssignmentFactory(rule=rule, campaign=voucher.campaign)
+
+    def check(items):
+        return validation_check(
+            project=project,
+            payload={
+                "redeemables": [{"object": "voucher", "id": "HALF"}],
+                "order": {"items": items},
+            },
+        ).outcome.results[0]
+
+    socks_only = check([{"product_id": sock.public_id, "quantity": 2}])
+    assert socks_only.status == "INAPPLICABLE" and socks_only.key == "order_rules_violated"
+    with_shoe = check(
+        [
+            {"product_id": sock.public_id, "quantity": 2},
+            {"product_id": shoe.public_id, "quantity": 1},
+        ]
+    )
+    assert with_shoe.status == "APPLICABLE"
+    assert with_shoe.applied.items == {1: 4000}  # half of the shoe; socks are not "dear"
+    with_hat = check([{"sku_id": hat_sku.public_id, "quantity": 1}])
+    assert with_hat.status == "APPLICABLE"
+    assert with_hat.applied.items == {0: 1500}  # the SKU's product is dear (30.00)
