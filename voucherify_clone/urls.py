@@ -25,6 +25,8 @@ urlpatterns = [
     path("orders/", include("apps.orders.urls")),
     path("segments/", include("apps.segments.urls")),
     path("campaigns/", include("apps.campaigns.urls")),
+    path("rules/", include("apps.rules.urls")),
+    path("redemptions/", include("apps.redemptions.urls")),
     path("imports/", include("apps.imports.urls")),
     path("exports/", include("apps.exports.urls")),
     path("settings/metadata/", include("apps.metadata.urls")),

@@ -106,6 +106,9 @@ class Redemption(ProjectScopedModel, MetadataModel):
             models.Index(
                 fields=["order"], condition=Q(order__isnull=False), name="redemption_order"
             ),
+            # the list's date range and code search (also codes no voucher has: typos, deleted)
+            models.Index(fields=["project", "created_at"], name="redemption_created"),
+            models.Index(fields=["project", "code"], condition=~Q(code=""), name="redemption_code"),
         ]
 
     def __str__(self) -> str:

@@ -166,3 +166,14 @@ def test_anonymous_settings_visit_lands_on_login(page: Page, live_server):
     expect(page.locator("#id_password")).to_be_visible()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.locator("#project-switcher")).to_have_count(0)
+
+
+def test_the_navigation_fits_a_1280_pixel_window_and_the_data_menu_opens(
+    page: Page, log_in, member
+):
+    log_in(member(Role.OWNER))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.get_by_role("button", name="Data").click()
+    page.get_by_role("link", name="Exports").click()
+    expect(page).to_have_url(re.compile(r"/exports/$"))
+    expect(page.get_by_role("button", name="Data")).to_have_class(re.compile("active"))

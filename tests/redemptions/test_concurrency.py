@@ -87,7 +87,7 @@ def test_gift_card_credits_never_exceed_the_balance():
     wins = succeeded(results)
     card = Voucher.objects.get(code="CARD")
     spent = sum(r.parent.gift_amount for r in wins)
-    assert len(wins) == 33  # 33 × 3.00 = 99.00; the 34th would overdraw
+    assert len(wins) == 33  # 33 x 3.00 = 99.00; the 34th would overdraw
     assert spent == 9_900 and card.gift_balance == 100
     assert sum(card.transactions.values_list("amount", flat=True)) == -9_900
 
@@ -119,7 +119,7 @@ def test_a_campaign_budget_is_never_exceeded():
     wins = succeeded(results)
     given = sum(r.parent.amount for r in wins)
     assert given <= 10_000
-    assert len(wins) == 14  # 14 × 7.00 = 98.00; a 15th would pass 100.00
+    assert len(wins) == 14  # 14 x 7.00 = 98.00; a 15th would pass 100.00
 
 
 def test_live_session_locks_never_exceed_the_codes_quantity():

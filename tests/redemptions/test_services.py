@@ -368,3 +368,53 @@ def test_collection_rules_see_static_and_auto_collections_of_products_and_skus(p
     with_hat = check([{"sku_id": hat_sku.public_id, "quantity": 1}])
     assert with_hat.status == "APPLICABLE"
     assert with_hat.applied.items == {0: 1500}  # the SKU's product is dear (30.00)
+
+
+def test_queries_per_validation_do_not_grow_with_redeemables_items_or_rules(
+    project, django_assert_max_num_queries
+):
+    from apps.segments.models import SegmentMember
+    from tests.customers.factories import CustomerFactory
+    from tests.segments.factories import SegmentFactory
+
+    customer = CustomerFactory(project=project, source_id="q")
+    segment = SegmentFactory(project=project, type="static")
+    SegmentMember.objects.create(segment=segment, customer=customer, created_at=customer.created_at)
+    products = [ProductFactory(project=project, price=1000 + i) for i in range(30)]
+    codes = []
+    for i in range(12):
+        campaign = CampaignFactory(project=project)
+        rule = ValidationRuleFactory(
+            project=project,
+            rules={
+                "1": {"name": "customer.segment", "conditions": {"$in": [segment.public_id]}},
+                "2": {"name": "order.amount", "conditions": {"$more_than": [100]}},
+                "3": {"name": "redemption.count.per_customer", "conditions": {"$less_than": [5]}},
+                "4": {"name": "campaign.redemptions.count", "conditions": {"$less_than": [50]}},
+                "logic": "1 and 2 and 3 and 4",
+            },
+        )
+        RuleAssignmentFactory(rule=rule, campaign=campaign)
+        voucher = VoucherFactory(campaign=campaign, code=f"Q{i}", redemption_quantity=3)
+        one_item = {
+            "1": {"name": "order.items.count", "conditions": {"$more_than_or_equal": [1]}},
+            "logic": "1",
+        }
+        RuleAssignmentFactory(
+            rule=ValidationRuleFactory(project=project, rules=one_item), voucher=voucher
+        )
+        codes.append(voucher.code)
+
+    def payload(count, lines):
+        return {
+            "redeemables": [{"object": "voucher", "id": code} for code in codes[:count]],
+            "order": {
+                "items": [{"product_id": p.public_id, "quantity": 1} for p in products[:lines]]
+            },
+            "customer": {"source_id": "q"},
+        }
+
+    for count, lines in ((1, 1), (12, 30)):
+        with django_assert_max_num_queries(12):
+            result = validation_check(project=project, payload=payload(count, lines))
+        assert result.valid, [r.explanation for r in result.outcome.results]
