@@ -295,7 +295,7 @@ def _check_condition(condition: dict, context: Context, number: str, items) -> O
         custom,
         values,
         lambda op, expected, found: _compare(op, expected, found, name),
-        many=name.endswith(("_any", "_each")) or name.startswith("product.metadata"),
+        many=name.endswith(("_any", "_each")) or name == "product.metadata",
         each=name.endswith("_each"),
         kind=kind,
     )

@@ -23,6 +23,7 @@ class Item:
     name: str = ""
     metadata: dict = field(default_factory=dict)  # the line's metadata
     product_metadata: dict = field(default_factory=dict)
+    discount_amount: int = 0  # discount the line already carries (a stored order)
     collections: frozenset = frozenset()  # pc_ ids the product or SKU belongs to
 
     def matches(self, target: dict) -> bool:
@@ -45,6 +46,7 @@ class Cart:
     items: tuple[Item, ...] = ()
     initial_amount: int | None = None
     metadata: dict = field(default_factory=dict)
+    discount_amount: int = 0  # order-level discount the order already carries
 
 
 @dataclass(frozen=True)

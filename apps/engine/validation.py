@@ -113,14 +113,14 @@ class Outcome:
 
 def validate(request: Request) -> Outcome:
     items = list(request.cart.items)
-    totals = Totals(amount=request.cart.amount)
+    totals = _opening_totals(request)
     memo: dict = {}  # rule outcomes and scopes shared by redeemables with the same rules
     results = [_gate(redeemable, request, memo) for redeemable in request.redeemables]
     ordered = sorted(results, key=lambda result: _sort_key(result, request))
     candidates = [result for result in ordered if result.status == APPLICABLE]
-    failed = len(candidates) < len(results)
     rules = request.stacking
-    if failed and rules.redeemables_application_mode == "ALL":
+    all_or_nothing = rules.redeemables_application_mode == "ALL"
+    if all_or_nothing and len(candidates) < len(results):
         for result in candidates:
             _skip(result, "preceding_validation_failed")
         return Outcome(False, ordered, totals, items)
@@ -155,9 +155,10 @@ def validate(request: Request) -> Outcome:
         before = dataclasses.replace(totals, items=dict(totals.items))
         items_before = list(items)
         error = _apply(result, request, items, totals)
-        if error is None and _uses_budget(result.redeemable):
-            error = _budget_error(result, request)
+        if error is None and _judged_stepwise(result.redeemable):
+            error = _stepwise_error(result, request, total_before=before.total_amount)
         if error is not None:
+            _take_back(result)
             result.status, result.key, result.message, result.explanation = INAPPLICABLE, *error
             totals, items[:] = before, items_before
             continue
@@ -166,6 +167,7 @@ def validate(request: Request) -> Outcome:
             and not result.points
             and rules.redeemables_no_effect_rule == "SKIP"
         ):
+            _take_back(result)
             _skip(result, "no_effect")
             totals, items[:] = before, items_before
             continue
@@ -174,12 +176,38 @@ def validate(request: Request) -> Outcome:
         exclusive_count += is_exclusive
         for category in categories:
             per_category[category.id] = per_category.get(category.id, 0) + 1
+    if all_or_nothing and any(r.status == INAPPLICABLE for r in ordered):
+        # A redeemable failed only once the discounts were known (a budget, the total left):
+        # in mode ALL nothing applies then.
+        for result in ordered:
+            if result.status == APPLICABLE:
+                _take_back(result)
+                _skip(result, "preceding_validation_failed")
+        return Outcome(False, ordered, _opening_totals(request), list(request.cart.items))
     applicable = [r for r in ordered if r.status == APPLICABLE]
-    if rules.redeemables_application_mode == "ALL":
-        valid = bool(applicable) and len(applicable) == len(results)
-    else:
+    # SKIPPED redeemables (limits, exclusions, no effect) do not make a validation invalid.
+    valid = bool(applicable) and not any(r.status == INAPPLICABLE for r in ordered)
+    if not all_or_nothing:
         valid = bool(applicable)
     return Outcome(valid, ordered, totals, items)
+
+
+def _opening_totals(request: Request) -> Totals:
+    """The order before this request: discounts it already carries (a stored order redeemed
+    again) stay, and this request's discounts add to them."""
+    items = {
+        i: item.discount_amount for i, item in enumerate(request.cart.items) if item.discount_amount
+    }
+    return Totals(
+        amount=request.cart.amount,
+        discount_amount=request.cart.discount_amount,
+        items_discount_amount=sum(items.values()),
+        items=items,
+    )
+
+
+def _take_back(result: Result) -> None:
+    result.applied, result.added, result.credits, result.points = Applied(), {}, 0, 0
 
 
 def _sort_key(result: Result, request: Request):
@@ -207,22 +235,20 @@ def _may_join(categories, exclusive) -> bool:
     return any(c.id == exclusive.id or c.stacking_rules_type == "JOINT" for c in categories)
 
 
-def _uses_budget(redeemable: Redeemable) -> bool:
-    def walk(group) -> bool:
-        return any(
-            isinstance(condition, dict)
-            and (condition.get("name") == BUDGET or walk(condition.get("rules") or {}))
-            for key, condition in (group or {}).items()
-            if key != "logic"
-        )
-
-    return any(walk(rule.rules) for rule in redeemable.rules)
+STEPWISE = {BUDGET, "order.total_amount"}
 
 
-def _budget_error(result: Result, request: Request):
-    """A budget holds only if this redemption's discount still fits in it: checked again once
-    the discount is known, so the campaign never gives more than its budget."""
-    return _rules_error(result, request, pending=result.discount, memo={})
+def _judged_stepwise(redeemable: Redeemable) -> bool:
+    return any(_names(rule.rules) & STEPWISE for rule in redeemable.rules)
+
+
+def _stepwise_error(result: Result, request: Request, *, total_before: int):
+    """Rules judged again once this redeemable's place in the stack is known: a budget holds
+    only if this discount still fits in it (the campaign never gives more than its budget), and
+    order.total_amount is what is left to pay after the redeemables before this one."""
+    return _rules_error(
+        result, request, pending=result.discount, total_amount=total_before, memo={}
+    )
 
 
 # -- pass 1: gates -------------------------------------------------------------------------
@@ -290,7 +316,12 @@ def _status_error(r: Redeemable, request: Request) -> tuple[str, str, str] | Non
 
 
 def _rules_error(
-    result: Result, request: Request, *, memo: dict, pending: int = 0
+    result: Result,
+    request: Request,
+    *,
+    memo: dict,
+    pending: int = 0,
+    total_amount: int | None = None,
 ) -> tuple[str, str, str] | None:
     redeemable = result.redeemable
     context = Context(
@@ -302,11 +333,12 @@ def _rules_error(
         metadata=request.metadata,
         digits=request.currency_digits,
         pending_discount=pending,
+        total_amount=total_amount,
     )
     for rule in redeemable.rules:
         # The same rule object on many redeemables (a campaign's rule on its codes) is judged
         # once per request, unless it looks at something of the redeemable's own.
-        shared = not pending and not _personal(rule, memo)
+        shared = total_amount is None and not pending and not _personal(rule, memo)
         outcome = memo.get(id(rule)) if shared else None
         if outcome is None:
             outcome = check(rule, context)

@@ -194,8 +194,10 @@ def order_preview(*, project, payload: dict) -> Order:
             else stored.filter(source_id=payload["source_id"])
         ).first()
         if stored is not None:
-            items = list(stored.items.select_related("product", "sku"))
+            # Redeemed again: its items, amounts and the discounts it already carries.
+            items = list(stored.items.select_related("product", "sku")) or None
             order.amount, order.initial_amount = stored.amount, stored.initial_amount
+            order.discount_amount = stored.discount_amount
             order.metadata = order.metadata or stored.metadata
     if raw_items is not None:
         catalog = _Catalog(project, raw_items)

@@ -187,6 +187,7 @@ def load(
             items=tuple(items),
             initial_amount=order.initial_amount,
             metadata=order.metadata or {},
+            discount_amount=order.discount_amount,
         ),
         redeemables=tuple(redeemables),
         now=now,
@@ -460,6 +461,7 @@ def _items(project, order, assignments) -> list[engine.Item]:
                 metadata=line.metadata or {},
                 product_metadata=(product.metadata or {}) if product else {},
                 collections=frozenset(in_collections),
+                discount_amount=line.discount_amount or 0,
             )
         )
     return items

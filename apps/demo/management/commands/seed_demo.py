@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.demo.data import seed_project_data
+from apps.demo.redemptions import seed_redemptions
 from apps.projects.management.commands.create_api_key import print_key_headers
 from apps.projects.models import ApiKey, ApiKeyKind, Membership, Project, Role
 from apps.projects.services import (
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             )
             api_key, token = self._server_key(projects[0])
             seed_project_data(projects[0])
+            seed_redemptions(projects[0])
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"Dashboard: {settings.SITE_URL}/")
