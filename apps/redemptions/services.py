@@ -50,6 +50,8 @@ TTL_UNITS = {
     "MILLISECONDS": dt.timedelta(milliseconds=1),
 }
 ROLLBACK_WINDOW = dt.timedelta(days=92)  # Voucherify: rollbacks only within 3 months
+# What a checkout reads of its customer (the rest of the row is not loaded).
+CUSTOMER_FIELDS = ("project_id", "public_id", "source_id", "name", "email", "metadata")
 
 
 def tracking_id_for(customer: Customer | None, given: str | None) -> str:
@@ -118,7 +120,7 @@ def _customer(project, payload: dict) -> tuple[Customer | None, bool]:
         return None, False
     if isinstance(raw, dict) and not set(raw) - {"id", "source_id", "object"}:
         # The common checkout: a reference only. One indexed read, no schema, no write.
-        known = Customer.objects.filter(project=project)
+        known = Customer.objects.filter(project=project).only(*CUSTOMER_FIELDS)
         if raw.get("id"):
             customer = known.filter(public_id=raw["id"]).order_by().first()
         elif isinstance(raw.get("source_id"), str) and raw["source_id"]:
@@ -276,7 +278,9 @@ def redemption_redeem(
     try:
         with transaction.atomic():
             if customer is not None:
-                customer = Customer.objects.select_for_update().get(pk=customer.pk)
+                customer = (
+                    Customer.objects.select_for_update().only(*CUSTOMER_FIELDS).get(pk=customer.pk)
+                )
             snap = load(
                 project=project,
                 refs=refs,

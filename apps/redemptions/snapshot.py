@@ -207,6 +207,41 @@ def stacking_rules(project) -> engine.StackingRules:
     return engine.StackingRules(**{k: v for k, v in stored.items() if k in fields})
 
 
+VALIDITY = (
+    "active",
+    "start_date",
+    "expiration_date",
+    "validity_timeframe",
+    "validity_day_of_week",
+    "validity_hours",
+)
+CATEGORY = ("public_id", "name", "hierarchy", "stacking_rules_type")
+# What judging and redeeming a code reads: a checkout loads no more columns than these.
+VOUCHER_FIELDS = (
+    *[
+        "project_id",
+        "public_id",
+        "code",
+        "code_key",
+        "campaign_id",
+        "category_id",
+        "holder_id",
+        "type",
+        "discount",
+        "gift_balance",
+        "gift_effect",
+        "loyalty_balance",
+        "redemption_quantity",
+        "redeemed_quantity",
+        "metadata",
+    ],
+    *VALIDITY,
+    *(f"category__{name}" for name in CATEGORY),
+    *(f"campaign__{name}" for name in ("public_id", "name", "category_id", *VALIDITY)),
+    *(f"campaign__category__{name}" for name in CATEGORY),
+)
+
+
 def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
     stack_refs = [ref for ref in refs if ref.object == "promotion_stack"]
     if stack_refs:
@@ -234,6 +269,7 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
         )
         vouchers = (
             vouchers.select_related("campaign", "category", "campaign__category")
+            .only(*VOUCHER_FIELDS)
             .annotate(holder_public_id=F("holder__public_id"))
             .order_by("pk")
         )
@@ -256,21 +292,61 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
                 ref.tier = by_id.get(ref.id)
 
 
-def _assignments(vouchers, tiers, campaigns=()) -> list[RuleAssignment]:
+@dataclass(frozen=True)
+class Attached:
+    """A rule as assigned: to a campaign, a voucher or a tier (by primary key)."""
+
+    campaign_id: int | None
+    voucher_id: int | None
+    tier_id: int | None
+    rule: engine.Rule
+
+
+def _assignments(vouchers, tiers, campaigns=()) -> list[Attached]:
+    """Every rule on these vouchers, tiers and their campaigns, in one query. Each stored rule
+    becomes one engine Rule, so the engine judges a rule shared by many redeemables once."""
     campaign_ids = (
         {v.campaign_id for v in vouchers if v.campaign_id}
         | {t.campaign_id for t in tiers}
         | {c.pk for c in campaigns}
     )
+    if not vouchers and not tiers and not campaign_ids:
+        return []
     condition = Q(voucher_id__in=[v.pk for v in vouchers]) | Q(tier_id__in=[t.pk for t in tiers])
     if campaign_ids:
         condition |= Q(campaign_id__in=campaign_ids)
-    if not vouchers and not tiers and not campaign_ids:
-        return []
-    return list(RuleAssignment.objects.filter(condition).select_related("rule").order_by("pk"))
+    rows = (
+        RuleAssignment.objects.filter(condition)
+        .order_by("pk")
+        .values_list(
+            "campaign_id",
+            "voucher_id",
+            "tier_id",
+            "rule_id",
+            "rule__public_id",
+            "rule__name",
+            "rule__rules",
+            "rule__error_message",
+            "rule__applicable_to",
+        )
+    )
+    rules: dict[int, engine.Rule] = {}
+    attached = []
+    for campaign_id, voucher_id, tier_id, rule_pk, *rule in rows:
+        if rule_pk not in rules:
+            public_id, name, conditions, error_message, applicable_to = rule
+            rules[rule_pk] = engine.Rule(
+                id=public_id,
+                name=name,
+                rules=conditions or {},
+                error_message=error_message,
+                applicable_to=applicable_to or {},
+            )
+        attached.append(Attached(campaign_id, voucher_id, tier_id, rules[rule_pk]))
+    return attached
 
 
-def _rules_for(ref: Ref, assignments) -> tuple[engine.Rule, ...]:
+def _rules_for(ref: Ref, assignments: list[Attached]) -> tuple[engine.Rule, ...]:
     voucher, tier = ref.voucher, ref.tier
     campaign_id = (
         voucher.campaign_id if voucher else tier.campaign_id if tier else _pk(ref.campaign)
@@ -282,23 +358,9 @@ def _rules_for(ref: Ref, assignments) -> tuple[engine.Rule, ...]:
             or (tier is not None and assignment.tier_id == tier.pk)
             or (campaign_id is not None and assignment.campaign_id == campaign_id)
         )
-        if mine:
-            rules.append(_engine_rule(assignment.rule))
+        if mine and not any(rule is assignment.rule for rule in rules):
+            rules.append(assignment.rule)
     return tuple(rules)
-
-
-def _engine_rule(rule) -> engine.Rule:
-    """One engine Rule per stored rule and request (cached on the row): the engine judges a rule
-    shared by many redeemables once."""
-    if not hasattr(rule, "_engine_rule"):
-        rule._engine_rule = engine.Rule(
-            id=rule.public_id,
-            name=rule.name,
-            rules=rule.rules or {},
-            error_message=rule.error_message,
-            applicable_to=rule.applicable_to or {},
-        )
-    return rule._engine_rule
 
 
 def _counters(project, refs, customer, rule_names, now) -> dict:

@@ -418,3 +418,34 @@ def test_queries_per_validation_do_not_grow_with_redeemables_items_or_rules(
         with django_assert_max_num_queries(12):
             result = validation_check(project=project, payload=payload(count, lines))
         assert result.valid, [r.explanation for r in result.outcome.results]
+
+
+def test_queries_per_redemption_do_not_grow_with_the_number_of_codes(project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    products = [ProductFactory(project=project, price=1000) for _ in range(10)]
+    codes = [
+        VoucherFactory(campaign=CampaignFactory(project=project), code=f"N{i}").code
+        for i in range(6)
+    ]
+
+    def redeem(chosen):
+        with CaptureQueriesContext(connection) as captured:
+            done = redemption_redeem(
+                project=project,
+                payload={
+                    "redeemables": [{"object": "voucher", "id": code} for code in chosen],
+                    "order": {
+                        "items": [{"product_id": p.public_id, "quantity": 1} for p in products]
+                    },
+                    "customer": {"source_id": "n-plus-one"},
+                },
+            )
+        assert done.error is None, done.error
+        return len(captured)
+
+    redeem(codes[:1])  # creates the customer
+    one, five = redeem(codes[1:2]), redeem(codes[2:6])
+    # one conditional UPDATE and one child row per code; nothing else grows
+    assert five - one <= 4, (one, five)
