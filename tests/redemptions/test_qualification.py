@@ -29,9 +29,7 @@ def test_best_deal_first_and_rules_respected(project):
     )
     VoucherFactory(campaign=CampaignFactory(project=project))  # not held: not in the wallet
     promotion = PromotionFactory(project=project)
-    tier = PromotionTierFactory(
-        campaign=promotion, discount={"type": "PERCENT", "percent_off": 5}
-    )
+    tier = PromotionTierFactory(campaign=promotion, discount={"type": "PERCENT", "percent_off": 5})
     guarded = PromotionTierFactory(
         campaign=promotion, discount={"type": "PERCENT", "percent_off": 50}
     )
