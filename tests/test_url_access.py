@@ -10,6 +10,7 @@ from django.urls import reverse
 from apps.jobs.models import Job
 from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
+from apps.redemptions.services import redemption_redeem
 from tests.campaigns.factories import (
     CampaignFactory,
     CampaignTemplateFactory,
@@ -24,6 +25,7 @@ from tests.jobs.factories import JobFactory
 from tests.orders.factories import OrderFactory
 from tests.products.factories import ProductCollectionFactory, ProductFactory, SkuFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
+from tests.rules.factories import RuleAssignmentFactory, ValidationRuleFactory
 from tests.segments.factories import SegmentFactory
 from tests.urlcrawl import all_routes
 
@@ -61,6 +63,15 @@ def objects(project) -> dict[str, str]:
     collection = ProductCollectionFactory(project=project)
     order = OrderFactory(customer__project=project)
     customer = CustomerFactory(project=project)
+    voucher = VoucherFactory(campaign__project=project)
+    rule = ValidationRuleFactory(project=project)
+    redeemed = redemption_redeem(
+        project=project,
+        payload={
+            "redeemables": [{"object": "voucher", "id": voucher.code}],
+            "order": {"amount": 1000},
+        },
+    )
     return {
         "project_id": project.public_id,
         "member_id": other.public_id,
@@ -76,11 +87,14 @@ def objects(project) -> dict[str, str]:
         "customer_id": customer.public_id,
         "segment_id": SegmentFactory(project=project).public_id,
         "campaign_id": CampaignFactory(project=project).public_id,
-        "voucher_id": VoucherFactory(campaign__project=project).public_id,
+        "voucher_id": voucher.public_id,
         "tier_id": PromotionTierFactory(campaign__project=project).public_id,
         "stack_id": PromotionStackFactory(campaign__project=project).public_id,
         "category_id": CategoryFactory(project=project).public_id,
         "template_id": CampaignTemplateFactory(project=project).public_id,
+        "redemption_id": redeemed.parent.public_id,
+        "rule_id": rule.public_id,
+        "assignment_id": RuleAssignmentFactory(rule=rule, campaign=voucher.campaign).public_id,
         # not objects: the same value in every project (pages list the current project's data)
         "resource": "customer",
         "fmt": "svg",
