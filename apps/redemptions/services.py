@@ -25,6 +25,7 @@ from apps.engine.validation import APPLICABLE, Outcome, Result, validate
 from apps.orders.models import Order, OrderItem
 from apps.orders.services import order_upsert
 
+from . import reads
 from .models import (
     ChannelType,
     Redemption,
@@ -50,8 +51,6 @@ TTL_UNITS = {
     "MILLISECONDS": dt.timedelta(milliseconds=1),
 }
 ROLLBACK_WINDOW = dt.timedelta(days=92)  # Voucherify: rollbacks only within 3 months
-# What a checkout reads of its customer (the rest of the row is not loaded).
-CUSTOMER_FIELDS = ("project_id", "public_id", "source_id", "name", "email", "metadata")
 
 
 def tracking_id_for(customer: Customer | None, given: str | None) -> str:
@@ -120,13 +119,11 @@ def _customer(project, payload: dict) -> tuple[Customer | None, bool]:
         return None, False
     if isinstance(raw, dict) and not set(raw) - {"id", "source_id", "object"}:
         # The common checkout: a reference only. One indexed read, no schema, no write.
-        known = Customer.objects.filter(project=project).only(*CUSTOMER_FIELDS)
-        if raw.get("id"):
-            customer = known.filter(public_id=raw["id"]).order_by().first()
+        customer = None
+        if isinstance(raw.get("id"), str) and raw["id"]:
+            customer = reads.customer(project, public_id=raw["id"])
         elif isinstance(raw.get("source_id"), str) and raw["source_id"]:
-            customer = known.filter(source_id=raw["source_id"]).order_by().first()
-        else:
-            customer = None
+            customer = reads.customer(project, source_id=raw["source_id"])
         if customer is not None:
             return customer, False
     return customer_resolve(project=project, payload=raw), True
@@ -278,9 +275,7 @@ def redemption_redeem(
     try:
         with transaction.atomic():
             if customer is not None:
-                customer = (
-                    Customer.objects.select_for_update().only(*CUSTOMER_FIELDS).get(pk=customer.pk)
-                )
+                customer = reads.customer(project, pk=customer.pk, lock=True)
             snap = load(
                 project=project,
                 refs=refs,

@@ -14,7 +14,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db.models import BooleanField as BooleanOutput
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, Q, Sum, Value, When
 
 from apps.campaigns.models import Campaign, PromotionStack, PromotionTier, StackTier, Voucher
 from apps.core.errors import ApplicationError
@@ -24,12 +24,13 @@ from apps.engine import snapshot as engine
 from apps.engine.rules import COUNTER_FIELDS
 from apps.orders.services import order_preview
 from apps.products.collections import product_filter_q
-from apps.products.models import CollectionItem, CollectionType, Product, ProductCollection, Sku
-from apps.rules.models import RuleAssignment
+from apps.products.models import Product, Sku
 from apps.segments.models import Segment, SegmentMember, SegmentType
 from apps.segments.services import segment_filter_q
 
+from . import reads
 from .models import Redemption, Status, ValidationSession
+from .reads import Attached
 
 MAX_REDEEMABLES = 30
 OBJECTS = ("voucher", "promotion_tier", "promotion_stack")
@@ -207,41 +208,6 @@ def stacking_rules(project) -> engine.StackingRules:
     return engine.StackingRules(**{k: v for k, v in stored.items() if k in fields})
 
 
-VALIDITY = (
-    "active",
-    "start_date",
-    "expiration_date",
-    "validity_timeframe",
-    "validity_day_of_week",
-    "validity_hours",
-)
-CATEGORY = ("public_id", "name", "hierarchy", "stacking_rules_type")
-# What judging and redeeming a code reads: a checkout loads no more columns than these.
-VOUCHER_FIELDS = (
-    *[
-        "project_id",
-        "public_id",
-        "code",
-        "code_key",
-        "campaign_id",
-        "category_id",
-        "holder_id",
-        "type",
-        "discount",
-        "gift_balance",
-        "gift_effect",
-        "loyalty_balance",
-        "redemption_quantity",
-        "redeemed_quantity",
-        "metadata",
-    ],
-    *VALIDITY,
-    *(f"category__{name}" for name in CATEGORY),
-    *(f"campaign__{name}" for name in ("public_id", "name", "category_id", *VALIDITY)),
-    *(f"campaign__category__{name}" for name in CATEGORY),
-)
-
-
 def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
     stack_refs = [ref for ref in refs if ref.object == "promotion_stack"]
     if stack_refs:
@@ -263,24 +229,12 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
         ]
     codes = {code_key(project, ref.id) for ref in refs if ref.object == "voucher"}
     ids = {ref.id for ref in refs if ref.object == "voucher" and ref.id.startswith("v_")}
-    if codes or ids:
-        vouchers = Voucher.objects.filter(project=project).filter(
-            Q(code_key__in=codes) | Q(public_id__in=ids)
-        )
-        vouchers = (
-            vouchers.select_related("campaign", "category", "campaign__category")
-            .only(*VOUCHER_FIELDS)
-            .annotate(holder_public_id=F("holder__public_id"))
-            .order_by("pk")
-        )
-        if lock:
-            vouchers = vouchers.select_for_update(of=("self",))
-        by_key = {}
-        for voucher in vouchers:
-            by_key[voucher.code_key] = by_key[voucher.public_id] = voucher
-        for ref in refs:
-            if ref.object == "voucher":
-                ref.voucher = by_key.get(code_key(project, ref.id)) or by_key.get(ref.id)
+    by_key = {}
+    for voucher in reads.codes(project, keys=sorted(codes), ids=sorted(ids), lock=lock):
+        by_key[voucher.code_key] = by_key[voucher.public_id] = voucher
+    for ref in refs:
+        if ref.object == "voucher":
+            ref.voucher = by_key.get(code_key(project, ref.id)) or by_key.get(ref.id)
     tier_ids = [ref.id for ref in refs if ref.object == "promotion_tier"]
     if tier_ids:
         tiers = PromotionTier.objects.filter(
@@ -292,58 +246,17 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
                 ref.tier = by_id.get(ref.id)
 
 
-@dataclass(frozen=True)
-class Attached:
-    """A rule as assigned: to a campaign, a voucher or a tier (by primary key)."""
-
-    campaign_id: int | None
-    voucher_id: int | None
-    tier_id: int | None
-    rule: engine.Rule
-
-
 def _assignments(vouchers, tiers, campaigns=()) -> list[Attached]:
-    """Every rule on these vouchers, tiers and their campaigns, in one query. Each stored rule
-    becomes one engine Rule, so the engine judges a rule shared by many redeemables once."""
     campaign_ids = (
         {v.campaign_id for v in vouchers if v.campaign_id}
         | {t.campaign_id for t in tiers}
         | {c.pk for c in campaigns}
     )
-    if not vouchers and not tiers and not campaign_ids:
-        return []
-    condition = Q(voucher_id__in=[v.pk for v in vouchers]) | Q(tier_id__in=[t.pk for t in tiers])
-    if campaign_ids:
-        condition |= Q(campaign_id__in=campaign_ids)
-    rows = (
-        RuleAssignment.objects.filter(condition)
-        .order_by("pk")
-        .values_list(
-            "campaign_id",
-            "voucher_id",
-            "tier_id",
-            "rule_id",
-            "rule__public_id",
-            "rule__name",
-            "rule__rules",
-            "rule__error_message",
-            "rule__applicable_to",
-        )
+    return reads.attached_rules(
+        voucher_ids=sorted(v.pk for v in vouchers),
+        tier_ids=sorted(t.pk for t in tiers),
+        campaign_ids=sorted(campaign_ids),
     )
-    rules: dict[int, engine.Rule] = {}
-    attached = []
-    for campaign_id, voucher_id, tier_id, rule_pk, *rule in rows:
-        if rule_pk not in rules:
-            public_id, name, conditions, error_message, applicable_to = rule
-            rules[rule_pk] = engine.Rule(
-                id=public_id,
-                name=name,
-                rules=conditions or {},
-                error_message=error_message,
-                applicable_to=applicable_to or {},
-            )
-        attached.append(Attached(campaign_id, voucher_id, tier_id, rules[rule_pk]))
-    return attached
 
 
 def _rules_for(ref: Ref, assignments: list[Attached]) -> tuple[engine.Rule, ...]:
@@ -470,41 +383,15 @@ def _items(project, order, assignments) -> list[engine.Item]:
     collections = _collection_refs(assignments)
     product_pks = {line.product_id for line in lines if line.product_id}
     sku_pks = {line.sku_id for line in lines if line.sku_id}
-    memberships: dict[tuple[str, int], set[str]] = {}
-    if collections and (product_pks or sku_pks):
-        rows = list(
-            ProductCollection.objects.filter(project=project, public_id__in=collections).order_by()
-        )
-        # One query per kind of line: a flag per collection (a static one: a row in its list;
-        # an auto-update one: its filter, compiled to SQL) on the cart's products or SKUs.
-        for model, pks, field in ((Product, product_pks, "product_id"), (Sku, sku_pks, "sku_id")):
-            flags = {}
-            for i, collection in enumerate(rows):
-                if collection.type == CollectionType.STATIC:
-                    members = CollectionItem.objects.filter(
-                        collection_id=collection.pk, **{field: OuterRef("pk")}
-                    )
-                    flags[f"in_{i}"] = Exists(members)
-                elif collection.filter and model is Product:
-                    compile_q = lambda c=collection: product_filter_q(  # noqa: E731
-                        project=project, filter_json=c.filter
-                    )
-                    q = _cached_q(collection, compile_q)
-                    flags[f"in_{i}"] = Case(
-                        When(q, then=Value(True)),
-                        default=Value(False),
-                        output_field=BooleanOutput(),
-                    )
-            if not pks or not flags:
-                continue
-            kind = "product" if model is Product else "sku"
-            names = list(flags)
-            found = model.objects.filter(pk__in=pks).annotate(**flags).order_by()
-            for pk, *values in found.values_list("pk", *names):
-                for name, value in zip(names, values, strict=True):
-                    if value:
-                        collection = rows[int(name.removeprefix("in_"))]
-                        memberships.setdefault((kind, pk), set()).add(collection.public_id)
+    memberships = reads.collection_members(
+        project,
+        collection_ids=sorted(collections),
+        product_ids=sorted(product_pks),
+        sku_ids=sorted(sku_pks),
+        filter_sql=lambda pk, stored_filter, updated_at: _filter_sql(
+            project, pk, stored_filter, updated_at
+        ),
+    )
     items = []
     for line in lines:
         product, sku = line.product, line.sku
@@ -572,13 +459,7 @@ def _customer_facts(project, customer, assignments, now, *, fresh: bool):
     segments = set()
     if named and not fresh:
         # A customer this request did not touch: the membership table is current.
-        segments = set(
-            SegmentMember.objects.filter(
-                segment__project=project, segment__public_id__in=named, customer=customer
-            )
-            .order_by()
-            .values_list("segment__public_id", flat=True)
-        )
+        segments = reads.segments_of(customer, segment_ids=sorted(named))
     elif named:
         rows = list(Segment.objects.filter(project=project, public_id__in=named).order_by())
         static = [s for s in rows if s.type == SegmentType.STATIC or not s.filter]
@@ -636,6 +517,20 @@ def _cached_q(obj, compile_q):
     q = compile_q()
     _Q_CACHE[key] = (clock + Q_TTL, q)
     return q
+
+
+def _filter_sql(project, pk, stored_filter, updated_at) -> tuple[str, list]:
+    """An auto-update collection's filter as SQL (SELECT id FROM products WHERE …), compiled
+    once per process while the collection is unchanged, for at most Q_TTL seconds."""
+    key = ("collection-sql", pk, updated_at)
+    cached = _Q_CACHE.get(key)
+    clock = time.monotonic()
+    if cached is not None and cached[0] > clock:
+        return cached[1]
+    q = product_filter_q(project=project, filter_json=stored_filter)
+    compiled = Product.objects.filter(q).values("id").query.sql_with_params()
+    _Q_CACHE[key] = (clock + Q_TTL, (compiled[0], list(compiled[1])))
+    return _Q_CACHE[key][1]
 
 
 def _categories(*objects) -> tuple[engine.Category, ...]:
