@@ -255,6 +255,7 @@ def main() -> None:
     samples, queries, valid = [], [], 0
     for _ in range(args.runs):
         request = body(5, 20)
+        connection.queries_log.clear()
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             result = validation_check(project=project, payload=request)
@@ -273,6 +274,7 @@ def main() -> None:
         samples, queries, won = [], [], 0
         for _ in range(args.runs if count == 1 else args.runs // 3):
             request = body(count, 20)
+            connection.queries_log.clear()
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
                 done = redemption_redeem(project=project, payload=request)

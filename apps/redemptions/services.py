@@ -110,7 +110,7 @@ class Validation:
         return self.outcome.valid
 
 
-def _customer(project, payload: dict) -> tuple[Customer | None, bool]:
+def _customer(project, payload: dict, *, lock: bool = False) -> tuple[Customer | None, bool]:
     """The request's customer, upserted, and whether this request created or changed it (then
     its segments are judged live rather than read from the membership table, which is brought
     up to date only after commit)."""
@@ -121,12 +121,15 @@ def _customer(project, payload: dict) -> tuple[Customer | None, bool]:
         # The common checkout: a reference only. One indexed read, no schema, no write.
         customer = None
         if isinstance(raw.get("id"), str) and raw["id"]:
-            customer = reads.customer(project, public_id=raw["id"])
+            customer = reads.customer(project, public_id=raw["id"], lock=lock)
         elif isinstance(raw.get("source_id"), str) and raw["source_id"]:
-            customer = reads.customer(project, source_id=raw["source_id"])
+            customer = reads.customer(project, source_id=raw["source_id"], lock=lock)
         if customer is not None:
             return customer, False
-    return customer_resolve(project=project, payload=raw), True
+    customer = customer_resolve(project=project, payload=raw)
+    if lock and customer is not None:
+        customer = reads.customer(project, pk=customer.pk, lock=True)
+    return customer, True
 
 
 def validation_check(*, project, payload: dict, now: dt.datetime | None = None) -> Validation:
@@ -270,12 +273,12 @@ def redemption_redeem(
     if not isinstance(metadata, dict):
         raise ApplicationError("metadata must be an object.", details="metadata")
     channel = {"channel_type": channel_type, "channel_id": channel_id[:64]}
-    customer, fresh = _customer(project, payload)
-    tracking_id = tracking_id_for(customer, payload.get("tracking_id"))
     try:
         with transaction.atomic():
-            if customer is not None:
-                customer = reads.customer(project, pk=customer.pk, lock=True)
+            # The customer row is locked first (then codes, then campaigns): their limits are
+            # read and spent under these locks.
+            customer, fresh = _customer(project, payload, lock=True)
+            tracking_id = tracking_id_for(customer, payload.get("tracking_id"))
             snap = load(
                 project=project,
                 refs=refs,
@@ -292,11 +295,19 @@ def redemption_redeem(
                 return _persist_success(
                     project, payload, snap, outcome, customer, tracking_id, session, now, channel
                 )
+            # refused by the engine: recorded in the same transaction
+            return _persist_failure(project, snap, outcome, customer, tracking_id, now, channel)
     except _Refused as refused:
-        outcome = validate(snap.request)  # for the record: what the engine said
+        # a limit was reached between reading and spending: the writes are undone, the
+        # attempt is recorded on its own
+        outcome = validate(snap.request)
         error = ApplicationError(refused.message, key=refused.key, details=refused.details)
-        return _persist_failure(project, snap, outcome, customer, tracking_id, now, channel, error)
-    return _persist_failure(project, snap, outcome, customer, tracking_id, now, channel, None)
+        if customer is not None:  # created in the undone transaction? then it is gone
+            customer = reads.customer(project, pk=customer.pk)
+        with transaction.atomic():
+            return _persist_failure(
+                project, snap, outcome, customer, tracking_id, now, channel, error
+            )
 
 
 def _first_error(outcome: Outcome) -> ApplicationError:
@@ -575,48 +586,48 @@ def _child(project, parent, snap, result, customer, tracking_id, order, now, cha
     )
 
 
-def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel, error):
+def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel, error=None):
+    """Record a refused attempt (in the caller's transaction)."""
     error = error or _first_error(outcome)
-    with transaction.atomic():
-        parent = Redemption.objects.create(
-            project=project,
-            result=Outcomes.FAILURE,
+    parent = Redemption.objects.create(
+        project=project,
+        result=Outcomes.FAILURE,
+        status=Status.FAILED,
+        related_object_type=RelatedObjectType.REDEMPTION,
+        customer=customer,
+        tracking_id=tracking_id,
+        order_amount=snap.request.cart.amount,
+        failure_code=error.key,
+        failure_message=error.message[:500],
+        details={"explanation": error.details},
+        metadata=snap.request.metadata,
+        created_at=now,
+        **channel,
+    )
+    children = Redemption.objects.bulk_create(
+        _child(
+            project,
+            parent,
+            snap,
+            result,
+            customer,
+            tracking_id,
+            None,
+            now,
+            channel,
+            outcome_result=Outcomes.FAILURE,
             status=Status.FAILED,
-            related_object_type=RelatedObjectType.REDEMPTION,
-            customer=customer,
-            tracking_id=tracking_id,
-            order_amount=snap.request.cart.amount,
-            failure_code=error.key,
-            failure_message=error.message[:500],
-            details={"explanation": error.details},
-            metadata=snap.request.metadata,
-            created_at=now,
-            **channel,
+            failure_code=result.key or error.key,
+            failure_message=result.message or error.message,
         )
-        children = Redemption.objects.bulk_create(
-            _child(
-                project,
-                parent,
-                snap,
-                result,
-                customer,
-                tracking_id,
-                None,
-                now,
-                channel,
-                outcome_result=Outcomes.FAILURE,
-                status=Status.FAILED,
-                failure_code=result.key or error.key,
-                failure_message=result.message or error.message,
-            )
-            for result in outcome.results
+        for result in outcome.results
+    )
+    if customer is not None:
+        Customer.objects.filter(pk=customer.pk).update(
+            redemptions_total_redeemed=F("redemptions_total_redeemed") + len(children),
+            redemptions_total_failed=F("redemptions_total_failed") + len(children),
         )
-        if customer is not None:
-            Customer.objects.filter(pk=customer.pk).update(
-                redemptions_total_redeemed=F("redemptions_total_redeemed") + len(children),
-                redemptions_total_failed=F("redemptions_total_failed") + len(children),
-            )
-        send_on_commit(redemption_failed, Redemption, parent=parent, children=children)
+    send_on_commit(redemption_failed, Redemption, parent=parent, children=children)
     return Redeemed(
         parent=parent,
         children=children,
