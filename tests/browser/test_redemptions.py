@@ -9,19 +9,12 @@ from playwright.sync_api import Page, expect
 from apps.projects.models import Role
 from apps.redemptions.models import Redemption, Status
 from apps.redemptions.services import redemption_redeem
+from tests.browser.htmx import settle
 from tests.campaigns.factories import CampaignFactory, VoucherFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
 from tests.rules.factories import RuleAssignmentFactory, ValidationRuleFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def settle(page: Page) -> None:
-    """Wait until htmx has no request in flight and has settled what it swapped in."""
-    page.wait_for_function(
-        "document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-        " === null"
-    )
 
 
 @pytest.fixture

@@ -10,18 +10,11 @@ from playwright.sync_api import Page, expect
 from apps.projects.models import Role
 from apps.rules.models import RuleAssignment, ValidationRule
 from apps.segments.models import Segment
+from tests.browser.htmx import settle
 from tests.campaigns.factories import CampaignFactory
 from tests.products.factories import ProductFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
 from tests.segments.factories import SegmentFactory
-
-
-def settle(page: Page) -> None:
-    """Wait until htmx has no request in flight and has set up what it swapped in."""
-    page.wait_for_function(
-        "document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-        " === null"
-    )
 
 
 @pytest.fixture

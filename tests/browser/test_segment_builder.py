@@ -9,18 +9,9 @@ from playwright.sync_api import Page, expect
 
 from apps.projects.models import Role
 from apps.segments.models import Segment, SegmentMember
+from tests.browser.htmx import settle
 from tests.customers.factories import CustomerFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
-
-
-def settle(page: Page) -> None:
-    """Wait until htmx has no request in flight and has set up what it swapped in: a builder
-    refresh replaces the inputs, and a select changed before htmx processed it sends nothing
-    (faster than any person, not than Playwright)."""
-    page.wait_for_function(
-        "document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-        " === null"
-    )
 
 
 @pytest.fixture

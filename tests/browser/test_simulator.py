@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from apps.projects.models import Role
 from apps.redemptions.models import ChannelType, Redemption, Status
+from tests.browser.htmx import settle
 from tests.campaigns.factories import (
     CampaignFactory,
     PromotionFactory,
@@ -18,14 +19,6 @@ from tests.customers.factories import CustomerFactory
 from tests.products.factories import ProductFactory
 from tests.projects.factories import MembershipFactory, ProjectFactory
 from tests.rules.factories import RuleAssignmentFactory, ValidationRuleFactory
-
-
-def settle(page: Page) -> None:
-    """Wait until htmx has no request in flight and has set up what it swapped in."""
-    page.wait_for_function(
-        "document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-        " === null"
-    )
 
 
 @pytest.fixture
