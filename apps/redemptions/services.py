@@ -10,7 +10,7 @@ redemption's status with `WHERE status = 'SUCCEEDED'`, which makes it exactly-on
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -242,8 +242,14 @@ class Redeemed:
     order: Order | None
     tracking_id: str
     error: ApplicationError | None = None
-    inapplicable: list[Result] = field(default_factory=list)
-    skipped: list[Result] = field(default_factory=list)
+
+    @property
+    def inapplicable(self) -> list[Result]:
+        return self.outcome.of("INAPPLICABLE")
+
+    @property
+    def skipped(self) -> list[Result]:
+        return self.outcome.of("SKIPPED")
 
 
 class _Refused(Exception):
@@ -404,8 +410,6 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
         outcome=outcome,
         order=order,
         tracking_id=tracking_id,
-        inapplicable=outcome.of("INAPPLICABLE"),
-        skipped=outcome.of("SKIPPED"),
     )
 
 
@@ -635,8 +639,6 @@ def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel
         order=None,
         tracking_id=tracking_id,
         error=error,
-        inapplicable=outcome.of("INAPPLICABLE"),
-        skipped=outcome.of("SKIPPED"),
     )
 
 
