@@ -3,7 +3,8 @@ redemption service over 1,000,000 customers, 1,000,000 vouchers and 50 campaigns
 
     createdb -h 127.0.0.1 -U postgres vc_redemptions_bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/vc_redemptions_bench
-    .venv/bin/python bench/redemptions.py [--runs 300] [--profile]
+    export CELERY_BROKER_URL=redis://127.0.0.1:6379/9  # after-commit tasks go where they would
+    .venv/bin/python bench/redemptions.py [--runs 300] [--profile validate|redeem]
 
 Targets (issue 6): engine, 30 redeemables on a 50-item cart <= 5 ms; validation service
 (5 redeemables, 20-item cart, segment and product rules) <= 8 ms median; redemption service

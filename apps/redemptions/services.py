@@ -402,7 +402,9 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
             gift_redeemed_amount=F("gift_redeemed_amount") + parent.gift_amount,
             loyalty_redeemed_points=F("loyalty_redeemed_points") + parent.loyalty_points,
         )
-        customers_changed(project.pk, [customer.pk])
+        if order.customer_id != customer.pk:
+            # (the order's write already re-evaluates its customer's segments after commit)
+            customers_changed(project.pk, [customer.pk])
     send_on_commit(redemption_succeeded, Redemption, parent=parent, children=children)
     return Redeemed(
         parent=parent,
