@@ -448,6 +448,8 @@ def _spend(voucher: Voucher, result: Result, now) -> None:
         entries.append((TransactionType.CREDITS_REDEMPTION, -result.credits, row[0]))
     if result.points:
         entries.append((TransactionType.POINTS_REDEMPTION, -result.points, row[1]))
+    if not entries:
+        return
     VoucherTransaction.objects.bulk_create(
         VoucherTransaction(
             project_id=voucher.project_id,
