@@ -35,5 +35,13 @@ def iter_routes(patterns=None, namespace: str = "", parent_kwargs: tuple[str, ..
             yield Route(name=name, kwargs=kwargs, callback=entry.callback)
 
 
+API_NAMESPACE = "api-"  # the /v1 API authenticates keys, not sessions: tests/api/test_access.py
+
+
 def all_routes() -> list[Route]:
-    return list(iter_routes())
+    """Every dashboard URL."""
+    return [route for route in iter_routes() if not route.name.startswith(API_NAMESPACE)]
+
+
+def api_routes() -> list[Route]:
+    return [route for route in iter_routes() if route.name.startswith(API_NAMESPACE)]

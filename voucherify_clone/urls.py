@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apps.api.api import urls as api_urls
 from apps.core.views import healthz
 from apps.projects.views import invitation_accept
 
@@ -19,6 +20,7 @@ urlpatterns = [
     ),
     path("invitations/<str:token>/", invitation_accept, name="invitation_accept"),
     path("healthz", healthz, name="healthz"),
+    path("v1/", api_urls()),
     path("jobs/", include("apps.jobs.urls")),
     path("customers/", include("apps.customers.urls")),
     path("products/", include("apps.products.urls")),

@@ -16,7 +16,7 @@ SQLite serialises writers anyway.
 import json
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.expressions import Col
 
 from apps.campaigns.models import Campaign, Category, Voucher
@@ -93,14 +93,13 @@ class _Columns:
         return self.model.from_db(connection.alias, self.attnames, converted)
 
 
-_cache: dict[str, dict] = {}
-
-
 def _parts() -> dict:
-    """Column sets are built once per database vendor (converters differ)."""
-    key = connection.vendor
-    if key not in _cache:
-        _cache[key] = {
+    """Column sets with their converters, built once per database connection: converters are
+    bound to the connection they came from, and connections belong to one thread each."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    parts = getattr(wrapper, "_checkout_columns", None)
+    if parts is None:
+        parts = wrapper._checkout_columns = {
             "voucher": _Columns(Voucher, "v", VOUCHER),
             "campaign": _Columns(Campaign, "c", CAMPAIGN),
             "voucher_category": _Columns(Category, "vc", CATEGORY),
@@ -108,7 +107,7 @@ def _parts() -> dict:
             "rule": _Columns(ValidationRule, "r", RULE),
             "customer": _Columns(Customer, "k", CUSTOMER),
         }
-    return _cache[key]
+    return parts
 
 
 def customer(project, *, pk=None, public_id=None, source_id=None, lock=False):

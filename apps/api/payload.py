@@ -1,0 +1,37 @@
+"""Request bodies as plain data: JSON parsed, explicit nulls treated as absent.
+
+The official SDK builds request models with `from_dict` and sends `null` for every nullable field
+it was not given; Voucherify treats those as absent, and so do we: `without_nulls` drops them at
+every depth before a service sees the payload.
+"""
+
+import json
+
+from apps.core.errors import ApplicationError
+
+MAX_BODY = 1_000_000  # bytes; a checkout body is a few kilobytes
+
+
+def without_nulls(value):
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value if item is not None]
+    return value
+
+
+def json_body(request) -> dict:
+    """The request's JSON object, or ApplicationError(invalid_payload) saying why not."""
+    if len(request.body) > MAX_BODY:
+        raise ApplicationError("The request body is too large.", key="invalid_payload")
+    if not request.body.strip():
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApplicationError(
+            "The request body is not valid JSON.", key="invalid_payload", details=str(exc)
+        ) from exc
+    if not isinstance(data, dict):
+        raise ApplicationError("The request body must be a JSON object.", key="invalid_payload")
+    return without_nulls(data)

@@ -1,0 +1,37 @@
+"""Every /v1 URL: a JSON 401 without a valid key, never a login redirect or an HTML page."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.urlcrawl import api_routes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_api_url_needs_a_key_and_answers_in_json():
+    # the OpenAPI document and its docs page are public, like Voucherify's reference
+    routes = [route for route in api_routes() if "openapi" not in route.name]
+    root = [route for route in routes if route.name == "api-v1:api-root"]
+    routes = [route for route in routes if route not in root]
+    assert Client().get(reverse(root[0].name)).json()["key"] == "not_found"
+    assert len(routes) >= 6
+    anonymous = Client()
+    bad_key = Client(HTTP_X_APP_ID="nobody", HTTP_X_APP_TOKEN="nothing")
+    for route in routes:
+        url = reverse(route.name, kwargs=dict.fromkeys(route.kwargs, "r_x"))
+        for client in (anonymous, bad_key):
+            for method in ("get", "post"):
+                response = getattr(client, method)(url, content_type="application/json")
+                if response.status_code == 405:
+                    continue
+                assert response.status_code == 401, f"{method} {url} -> {response.status_code}"
+                assert response["Content-Type"] == "application/json"
+                assert response.json()["key"] == "unauthorized"
+
+
+def test_the_openapi_document_lists_the_checkout_endpoints(client):
+    document = client.get("/v1/openapi.json").json()
+    for path in ("/v1/validations", "/v1/redemptions", "/v1/qualifications"):
+        assert path in document["paths"], path
+    assert client.get("/v1/docs").status_code == 200
