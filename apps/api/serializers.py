@@ -150,14 +150,7 @@ def _result_body(result: Result, request_id: str) -> dict:
 
 def redeemable_entry(result: Result, snapshot, outcome: Outcome, request_id: str) -> dict:
     redeemable = result.redeemable
-    body = {
-        "status": result.status,
-        "id": redeemable.id,
-        "object": redeemable.object,
-        "result": _result_body(result, request_id),
-        "metadata": redeemable.metadata or {},
-        "categories": _categories(result),
-    }
+    body = _failed_entry(result, request_id)
     if redeemable.found:
         body["name"] = redeemable.name
         if redeemable.campaign_id:
@@ -223,15 +216,22 @@ def _tier(tier) -> dict | None:
     }
 
 
-def redemption(item, *, parent_id: str | None = None, order=None) -> dict:
-    """One Redemption object (a parent or a child)."""
-    body = {
+def _event(item, kind: str) -> dict:
+    """What a redemption and a rollback share: id, date, customer, tracking id, metadata."""
+    return {
         "id": item.public_id,
-        "object": "redemption",
+        "object": kind,
         "date": iso(item.created_at),
         "customer_id": item.customer.public_id if item.customer_id else None,
         "tracking_id": item.tracking_id or None,
         "metadata": item.metadata or {},
+    }
+
+
+def redemption(item, *, parent_id: str | None = None, order=None) -> dict:
+    """One Redemption object (a parent or a child)."""
+    body = {
+        **_event(item, "redemption"),
         "amount": item.amount,
         "redemption": parent_id,
         "result": item.result,
@@ -284,6 +284,7 @@ def redeemed(done, request_id: str) -> dict:
 
 
 def _failed_entry(result: Result, request_id: str) -> dict:
+    """A redeemable's status and result (with names and the order added when it applies)."""
     redeemable = result.redeemable
     return {
         "status": result.status,
@@ -295,15 +296,10 @@ def _failed_entry(result: Result, request_id: str) -> dict:
     }
 
 
-def rollback(item, *, parent_id: str | None = None, order=None) -> dict:
+def rollback(item, *, order=None) -> dict:
     redeemed_item = item.redemption
     body = {
-        "id": item.public_id,
-        "object": "redemption_rollback",
-        "date": iso(item.created_at),
-        "customer_id": item.customer.public_id if item.customer_id else None,
-        "tracking_id": item.tracking_id or None,
-        "metadata": item.metadata or {},
+        **_event(item, "redemption_rollback"),
         "amount": -item.amount if item.amount else 0,
         "redemption": redeemed_item.public_id,
         "reason": item.reason or None,

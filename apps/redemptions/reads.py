@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.expressions import Col
 
+from apps.campaigns import validity
 from apps.campaigns.models import Campaign, Category, Voucher
 from apps.customers.models import Customer
 from apps.engine import snapshot as engine
@@ -26,14 +27,7 @@ from apps.products.models import CollectionItem, CollectionType, Product, Produc
 from apps.rules.models import RuleAssignment, ValidationRule
 from apps.segments.models import Segment, SegmentMember
 
-VALIDITY = (
-    "active",
-    "start_date",
-    "expiration_date",
-    "validity_timeframe",
-    "validity_day_of_week",
-    "validity_hours",
-)
+VALIDITY = ("active", *validity.FIELDS)
 VOUCHER = (
     "id",
     "project_id",
