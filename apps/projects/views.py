@@ -22,7 +22,7 @@ from .forms import (
     RoleForm,
 )
 from .middleware import SESSION_PROJECT_KEY
-from .models import ApiKey, Invitation, Membership, Role
+from .models import ApiKey, ApiKeyKind, Invitation, Membership, Role
 from .permissions import member_required
 
 
@@ -162,10 +162,22 @@ def invitation_revoke(request, invitation_id: str):
 
 def _render_api_keys(request, **extra):
     """The key list; `new_token` in `extra` is the only place a secret is ever shown."""
+    keys = selectors.api_key_list(project=request.project)
+    new_key = extra.get("new_key")
+    example = (
+        new_key
+        if new_key is not None and new_key.kind == ApiKeyKind.SERVER
+        else next((k for k in keys if k.is_active and k.kind == ApiKeyKind.SERVER), None)
+    )
     context = {
         "tab": "api_keys",
-        "api_keys": selectors.api_key_list(project=request.project),
+        "api_keys": keys,
         "form": ApiKeyForm(),
+        # the "call the API" snippets: this server, a server key of the project, its secret
+        # only in the one response that shows it
+        "api_base": request.build_absolute_uri("/").rstrip("/"),
+        "example_key": example,
+        "example_token": extra.get("new_token") if example is new_key else None,
         **extra,
     }
     response = render_page_or_partial(request, "projects/api_keys.html", context, partial="keys")

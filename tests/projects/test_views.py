@@ -267,3 +267,25 @@ def test_marketer_cannot_manage_keys_or_members(member_client, project):
     )
     assert response.status_code == 403
     assert not Invitation.objects.exists()
+
+
+def test_api_keys_page_shows_working_snippets_with_the_projects_key(owner_client, project):
+    import re
+
+    response = owner_client.post(reverse("projects:api_keys"), {"name": "Shop", "kind": "server"})
+    token, key = response.context["new_token"], response.context["new_key"]
+    page = response.content.decode()
+    curl = re.search(r'data-testid="curl-snippet"><code>(.*?)</code>', page, re.S).group(1)
+    assert f"X-App-Id: {key.app_id}" in curl and f"X-App-Token: {token}" in curl
+    assert "http://testserver/v1/validations" in curl
+    later = owner_client.get(reverse("projects:api_keys")).content.decode()
+    assert key.app_id in later and token not in later
+    assert "X-App-Token: &lt;your token&gt;" in later
+    # the snippet's headers really authenticate
+    api = owner_client.post(
+        "/v1/validations",
+        '{"redeemables": [{"object": "voucher", "id": "SAVE10"}]}',
+        content_type="application/json",
+        headers={"X-App-Id": key.app_id, "X-App-Token": token},
+    )
+    assert api.status_code == 200 and api.json()["valid"] is False
