@@ -67,6 +67,13 @@ def engine_order(snapshot, outcome: Outcome, totals=None) -> dict:
     return body
 
 
+def _items(order):
+    """The order's items with their products and SKUs, in one query (or none if prefetched)."""
+    if "items" in getattr(order, "_prefetched_objects_cache", {}):
+        return order.items.all()
+    return order.items.select_related("product", "sku").order_by("position")
+
+
 def stored_order(order) -> dict | None:
     if order is None:
         return None
@@ -84,7 +91,7 @@ def stored_order(order) -> dict | None:
             "subtotal_amount": item.amount - item.discount_amount,
             "metadata": item.metadata or {},
         }
-        for item in order.items.all()
+        for item in _items(order)
     ]
     return {
         "id": order.public_id,

@@ -299,8 +299,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def api_key_touch(*, api_key: ApiKey, now: datetime | None = None) -> None:
-    """Record use at most once a minute: one conditional UPDATE, not a write per request."""
+    """Record use at most once a minute: one conditional UPDATE, not a write per request (and no
+    statement at all while the loaded row says it was recorded within the minute)."""
     now = now or timezone.now()
+    if api_key.last_used_at is not None and api_key.last_used_at > now - LAST_USED_RESOLUTION:
+        return
     ApiKey.objects.filter(pk=api_key.pk).exclude(
         last_used_at__gt=now - LAST_USED_RESOLUTION
     ).update(last_used_at=now)

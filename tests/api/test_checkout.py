@@ -142,3 +142,21 @@ def test_qualifications_list_the_best_deals(api_client):
     assert body["redeemables"]["object"] == "list"
     assert [item["id"] for item in body["redeemables"]["data"]] == ["MINE"]
     assert body["redeemables"]["data"][0]["result"]["discount"]["amount_off"] == 500
+
+
+def test_a_redemption_with_many_items_is_read_in_a_fixed_number_of_queries(
+    api_client, django_assert_max_num_queries
+):
+    from tests.products.factories import ProductFactory
+
+    project = api_client.project
+    VoucherFactory(campaign=CampaignFactory(project=project), code="MANY")
+    items = [
+        {"product_id": ProductFactory(project=project, price=100 + i).public_id, "quantity": 1}
+        for i in range(25)
+    ]
+    body = {"redeemables": [{"object": "voucher", "id": "MANY"}], "order": {"items": items}}
+    child = post(api_client, "/v1/redemptions", body).json()["redemptions"][0]
+    with django_assert_max_num_queries(8):
+        fetched = api_client.get(f"/v1/redemptions/{child['id']}").json()
+    assert len(fetched["order"]["items"]) == 25

@@ -15,6 +15,7 @@ from ..payload import json_body
 
 router = Router(tags=["checkout"])
 REDEMPTION_RELATED = ("customer", "voucher__campaign", "tier__campaign", "order", "parent")
+ORDER_ITEMS = ("order__items__product", "order__items__sku")
 
 
 def _channel(request) -> dict:
@@ -45,7 +46,7 @@ def redemptions_create(request):
 
 
 def _redemption(request, redemption_id: str) -> Redemption:
-    queryset = Redemption.objects.select_related(*REDEMPTION_RELATED)
+    queryset = Redemption.objects.select_related(*REDEMPTION_RELATED).prefetch_related(*ORDER_ITEMS)
     return get_for_project_or_404(queryset, request.api.project, public_id=redemption_id)
 
 
@@ -79,8 +80,10 @@ def redemptions_list(
         raise ApplicationError(
             "order must be created_at or -created_at.", key="invalid_query_params"
         )
-    found = Redemption.objects.filter(project=request.api.project).select_related(
-        *REDEMPTION_RELATED
+    found = (
+        Redemption.objects.filter(project=request.api.project)
+        .select_related(*REDEMPTION_RELATED)
+        .prefetch_related(*ORDER_ITEMS)
     )
     if result:
         found = found.filter(result=result.upper())
