@@ -173,11 +173,10 @@ def _render_api_keys(request, **extra):
         "tab": "api_keys",
         "api_keys": keys,
         "form": ApiKeyForm(),
-        # the "call the API" snippets: this server, a server key of the project, its secret
-        # only in the one response that shows it
+        # the "call the API" snippets: this server and a server key of the project (never its
+        # secret: that is shown once, in the alert above them)
         "api_base": request.build_absolute_uri("/").rstrip("/"),
         "example_key": example,
-        "example_token": extra.get("new_token") if example is new_key else None,
         **extra,
     }
     response = render_page_or_partial(request, "projects/api_keys.html", context, partial="keys")
