@@ -92,9 +92,44 @@ def server_error(request, exc: Exception):
     )
 
 
-from .endpoints import checkout  # noqa: E402 -- routers register on the api above
+from .endpoints import (  # noqa: E402 -- routers register on the api above
+    async_actions,
+    campaigns,
+    categories,
+    checkout,
+    customers,
+    events,
+    exports,
+    loyalties,
+    metadata_schemas,
+    orders,
+    products,
+    promotions,
+    publications,
+    rules,
+    segments,
+    vouchers,
+)
 
-api.add_router("", checkout.router)
+for module in (
+    checkout,
+    customers,
+    events,
+    metadata_schemas,
+    segments,
+    products,
+    orders,
+    exports,
+    campaigns,
+    vouchers,
+    promotions,
+    categories,
+    rules,
+    publications,
+    loyalties,
+    async_actions,
+):
+    api.add_router("", module.router)
 
 
 def _root(request, *args, **kwargs):

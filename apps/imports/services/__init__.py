@@ -64,6 +64,7 @@ __all__ = [
     "import_dry_run",
     "import_set_mapping",
     "import_start_dry_run",
+    "import_unattended",
 ]
 
 
@@ -234,6 +235,21 @@ def import_confirm(*, imp: Import, created_by=None) -> Import:
         import_apply_task.delay_on_commit(imp.pk)
     imp.refresh_from_db()
     return imp
+
+
+def import_unattended(*, project, kind: str, upload, created_by=None) -> Import:
+    """The API's one-call import: the file checked and stored, its columns mapped by their
+    headers, and the apply job started at once; rows that fail are recorded as issues of the
+    import (the async action's result counts them) instead of a dry run stopping everything."""
+    imp = import_create(project=project, kind=kind, upload=upload, created_by=created_by)
+    errors = mapping_errors(imp.kind, imp.header, imp.mapping)
+    if errors:
+        raise ApplicationError(" ".join(errors), details="mapping", extra={"errors": errors})
+    Import.objects.filter(pk=imp.pk, status=ImportStatus.MAPPING).update(
+        status=ImportStatus.VALIDATED, updated_at=timezone.now()
+    )
+    imp.refresh_from_db()
+    return import_confirm(imp=imp, created_by=created_by)
 
 
 def import_apply(*, import_id: int, batch_size: int | None = None) -> None:

@@ -1,0 +1,5 @@
+"""Categories (reference §2)."""
+
+from ninja import Router
+
+router = Router(tags=["categories"])

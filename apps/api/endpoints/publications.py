@@ -1,0 +1,5 @@
+"""Publications (reference §3.11): create by POST and GET, list."""
+
+from ninja import Router
+
+router = Router(tags=["publications"])
