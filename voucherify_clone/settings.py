@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.api.cors.ClientCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,7 +133,16 @@ else:
         )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    # API rate-limit counters: Redis in production (every worker must see one count)
+    "ratelimit": env.cache("RATE_LIMIT_CACHE_URL", default="locmemcache://ratelimit"),
+}
+API_RATE_LIMIT_CACHE = "ratelimit"
+API_SERVER_RATE_LIMIT = env.int("API_SERVER_RATE_LIMIT", default=60_000)  # per key per minute
+API_CLIENT_FAILED_CODE_LIMIT = env.int("API_CLIENT_FAILED_CODE_LIMIT", default=10)
+API_CLIENT_FAILED_CODE_WINDOW = env.int("API_CLIENT_FAILED_CODE_WINDOW", default=900)  # seconds
+API_TRUST_X_FORWARDED_FOR = env.bool("API_TRUST_X_FORWARDED_FOR", default=False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

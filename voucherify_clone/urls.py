@@ -20,7 +20,6 @@ urlpatterns = [
     ),
     path("invitations/<str:token>/", invitation_accept, name="invitation_accept"),
     path("healthz", healthz, name="healthz"),
-    path("v1/", api_urls()),
     path("jobs/", include("apps.jobs.urls")),
     path("customers/", include("apps.customers.urls")),
     path("products/", include("apps.products.urls")),
@@ -33,4 +32,6 @@ urlpatterns = [
     path("exports/", include("apps.exports.urls")),
     path("settings/metadata/", include("apps.metadata.urls")),
     path("", include("apps.projects.urls")),
+    # /v1/... and /client/v1/...; after the dashboard, whose "/" the API's root must not take
+    path("", api_urls()),
 ]

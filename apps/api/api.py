@@ -5,9 +5,11 @@ services for everything else. Every error, whatever raised it, is Voucherify's e
 
 import functools
 import logging
+import time
 
 from django.http import Http404
-from ninja import NinjaAPI
+from django.urls import re_path
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
@@ -15,6 +17,7 @@ from ninja.security import APIKeyHeader
 from apps.core.errors import ApplicationError
 from apps.projects.models import ApiKeyKind
 
+from . import ratelimit
 from .auth import authenticate
 from .errors import error_response
 
@@ -28,6 +31,11 @@ class ServerKey(APIKeyHeader):
 
     def __call__(self, request):
         request.api = authenticate(request, kind=ApiKeyKind.SERVER)
+        now = time.time()
+        usage = ratelimit.server_key(request.api.api_key, now)
+        request.rate_limit_headers = usage.headers(now)
+        if usage.exceeded:
+            raise ratelimit.too_many(usage, now, "This key's requests per minute are used up.")
         return request.api
 
     def authenticate(self, request, key):  # pragma: no cover - __call__ does the work
@@ -40,14 +48,19 @@ api = NinjaAPI(
     description="A self-hosted, Voucherify-compatible promotion API. Amounts are integer minor "
     "units; errors are `{code, key, message, details, request_id}`.",
     urls_namespace="api-v1",
-    docs_url="/docs",
+    # mounted at the site root: /v1/... for server keys, /client/v1/... for client-side keys
+    docs_url="v1/docs",
+    openapi_url="v1/openapi.json",
     auth=ServerKey(),
 )
 
 
 @api.exception_handler(ApplicationError)
 def application_error(request, exc: ApplicationError):
-    return error_response(request, exc)
+    response = error_response(request, exc)
+    for name, value in getattr(exc, "headers", {}).items():
+        response[name] = value
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
@@ -97,6 +110,7 @@ from .endpoints import (  # noqa: E402 -- routers register on the api above
     campaigns,
     categories,
     checkout,
+    client,
     customers,
     events,
     exports,
@@ -111,6 +125,7 @@ from .endpoints import (  # noqa: E402 -- routers register on the api above
     vouchers,
 )
 
+v1 = Router()
 for module in (
     checkout,
     customers,
@@ -129,24 +144,53 @@ for module in (
     loyalties,
     async_actions,
 ):
-    api.add_router("", module.router)
+    v1.add_router("", module.router)
+api.add_router("v1", v1)
+api.add_router("client/v1", client.router)
 
 
-def _root(request, *args, **kwargs):
-    """/v1/ itself is no endpoint: a JSON 404 like every other unknown path."""
-    return not_found(request, Http404("Use an endpoint under /v1/, e.g. POST /v1/validations."))
+def _no_endpoint(request, *args, **kwargs):
+    """Any other path under /v1/ or /client/v1/: a JSON 404."""
+    return not_found(request, Http404(f"No endpoint at {request.path}."))
+
+
+def _json_405(request, response):
+    allowed = response.get("Allow", "")
+    return error_response(
+        request,
+        ApplicationError(
+            "Method not allowed",
+            key="method_not_allowed",
+            code=405,
+            details=f"{request.method} is not allowed here; use {allowed}.",
+        ),
+    )
 
 
 def urls():
-    """The API's URL patterns. Keys authenticate API calls, never the session: every view is
-    exempt from the dashboard's login requirement."""
+    """The API's URL patterns, mounted at the site root after the dashboard's. Keys authenticate
+    API calls, never the session: every view is exempt from the login requirement and CSRF, and
+    answers with the rate-limit headers its authentication worked out."""
     patterns, app_name, namespace = api.urls
+    # ninja's own root view ("") would shadow nothing (the dashboard's "/" comes first) but is
+    # kept: the OpenAPI document reverses it for its path prefix
+    patterns = [
+        *patterns,
+        re_path(r"^(client/)?v1/", _no_endpoint, name="v1-unknown"),
+    ]
     for pattern in patterns:
-        view = pattern.callback if pattern.name != "api-root" else _root
+        view = pattern.callback
 
         @functools.wraps(view)
         def exempt(request, *args, view=view, **kwargs):
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+                "application/json"
+            ):
+                response = _json_405(request, response)
+            for name, value in getattr(request, "rate_limit_headers", {}).items():
+                response.setdefault(name, value)
+            return response
 
         exempt.login_required = False
         exempt.csrf_exempt = True

@@ -157,7 +157,7 @@ def _result_body(result: Result, request_id: str) -> dict:
 
 def redeemable_entry(result: Result, snapshot, outcome: Outcome, request_id: str) -> dict:
     redeemable = result.redeemable
-    body = _failed_entry(result, request_id)
+    body = failed_entry(result, request_id)
     if redeemable.found:
         body["name"] = redeemable.name
         if redeemable.campaign_id:
@@ -284,13 +284,13 @@ def redeemed(done, request_id: str) -> dict:
         "redemptions": [redemption(c, parent_id=parent, order=order) for c in done.children],
         "parent_redemption": redemption(done.parent, order=order),
         "order": order,
-        "inapplicable_redeemables": [_failed_entry(r, request_id) for r in done.inapplicable]
+        "inapplicable_redeemables": [failed_entry(r, request_id) for r in done.inapplicable]
         or None,
-        "skipped_redeemables": [_failed_entry(r, request_id) for r in done.skipped] or None,
+        "skipped_redeemables": [failed_entry(r, request_id) for r in done.skipped] or None,
     }
 
 
-def _failed_entry(result: Result, request_id: str) -> dict:
+def failed_entry(result: Result, request_id: str) -> dict:
     """A redeemable's status and result (with names and the order added when it applies)."""
     redeemable = result.redeemable
     return {

@@ -54,6 +54,23 @@ class ProjectForm(forms.Form):
         help_text="On: anyone with a voucher's QR code or barcode URL can open the image. "
         "Off: only members of this project, or signed links.",
     )
+    client_redemptions_enabled = forms.BooleanField(
+        required=False,
+        label="Allow redemptions with client-side keys",
+        help_text="Danger zone: anyone who can read your web page's key can redeem codes from a "
+        "browser. Leave off unless your storefront redeems without a backend.",
+    )
+    client_rate_limit = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        initial=5,
+        label="Client-side requests per IP",
+        help_text="How many /client/v1 requests one visitor's IP address may send per window.",
+    )
+    client_rate_window = forms.IntegerField(
+        required=False, min_value=1, max_value=3600, initial=5, label="Window (seconds)"
+    )
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
@@ -62,6 +79,9 @@ class ProjectForm(forms.Form):
 class ProjectCreateForm(ProjectForm):
     allowed_origins = None
     public_assets = None
+    client_redemptions_enabled = None
+    client_rate_limit = None
+    client_rate_window = None
     codes_case_sensitive = forms.BooleanField(
         required=False,
         label="Voucher codes are case-sensitive",

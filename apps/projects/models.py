@@ -26,6 +26,11 @@ class Project(TimeStampedModel):
         blank=True,
         help_text="Origins allowed to call /client/v1 with client-side keys ('*' for development).",
     )
+    # Client-side API (/client/v1): redeeming from a browser is a risk the project must accept;
+    # each client IP may send `client_rate_limit` requests per `client_rate_window` seconds.
+    client_redemptions_enabled = models.BooleanField(default=False)
+    client_rate_limit = models.PositiveIntegerField(default=5)
+    client_rate_window = models.PositiveIntegerField(default=5)
 
     class Meta:
         ordering = ["name", "pk"]

@@ -58,23 +58,26 @@ def project_update(
     time_zone: str,
     allowed_origins: list[str],
     public_assets: bool = False,
+    client_redemptions_enabled: bool | None = None,
+    client_rate_limit: int | None = None,
+    client_rate_window: int | None = None,
 ) -> Project:
     project.name = name
     project.currency = currency
     project.time_zone = time_zone
     project.allowed_origins = allowed_origins
     project.public_assets = public_assets
+    fields = ["name", "currency", "time_zone", "allowed_origins", "public_assets", "updated_at"]
+    for field, value in (
+        ("client_redemptions_enabled", client_redemptions_enabled),
+        ("client_rate_limit", client_rate_limit),
+        ("client_rate_window", client_rate_window),
+    ):
+        if value is not None:
+            setattr(project, field, value)
+            fields.append(field)
     project.full_clean()
-    project.save(
-        update_fields=[
-            "name",
-            "currency",
-            "time_zone",
-            "allowed_origins",
-            "public_assets",
-            "updated_at",
-        ]
-    )
+    project.save(update_fields=fields)
     return project
 
 

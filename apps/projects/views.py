@@ -74,6 +74,9 @@ def settings_general(request):
         "time_zone": project.time_zone,
         "allowed_origins": project.allowed_origins,
         "public_assets": project.public_assets,
+        "client_redemptions_enabled": project.client_redemptions_enabled,
+        "client_rate_limit": project.client_rate_limit,
+        "client_rate_window": project.client_rate_window,
     }
     form = ProjectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
