@@ -11,6 +11,7 @@ from apps.jobs.models import Job
 from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
 from apps.redemptions.services import redemption_redeem
+from apps.webhooks.services import deliveries_create, webhook_create
 from tests.campaigns.factories import (
     CampaignFactory,
     CampaignTemplateFactory,
@@ -95,10 +96,19 @@ def objects(project) -> dict[str, str]:
         "redemption_id": redeemed.parent.public_id,
         "rule_id": rule.public_id,
         "assignment_id": RuleAssignmentFactory(rule=rule, campaign=voucher.campaign).public_id,
+        **_webhook(project),
         # not objects: the same value in every project (pages list the current project's data)
         "resource": "customer",
         "fmt": "svg",
     }
+
+
+def _webhook(project) -> dict[str, str]:
+    webhook = webhook_create(project=project, url="http://127.0.0.1:9/hook")
+    [delivery_id] = deliveries_create(
+        project=project, webhooks=[webhook], event_type="order.paid", data={}
+    )
+    return {"webhook_id": webhook.public_id, "delivery_id": str(delivery_id)}
 
 
 def url_for(route, values: dict[str, str]) -> str:

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.exports",
     "apps.api",
+    "apps.webhooks",
     "apps.demo",
 ]
 
@@ -143,6 +144,8 @@ API_SERVER_RATE_LIMIT = env.int("API_SERVER_RATE_LIMIT", default=60_000)  # per 
 API_CLIENT_FAILED_CODE_LIMIT = env.int("API_CLIENT_FAILED_CODE_LIMIT", default=10)
 API_CLIENT_FAILED_CODE_WINDOW = env.int("API_CLIENT_FAILED_CODE_WINDOW", default=900)  # seconds
 API_TRUST_X_FORWARDED_FOR = env.bool("API_TRUST_X_FORWARDED_FOR", default=False)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds per attempt
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=20)  # failed attempts in a row
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -207,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.recompute_time_based",
         "schedule": crontab(minute=3),
     },
+    "webhooks.sweep": {"task": "webhooks.sweep", "schedule": 60.0},
     "redemptions.sessions_expire": {
         "task": "redemptions.sessions_expire",
         "schedule": crontab(minute="5-59/15"),

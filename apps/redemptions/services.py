@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.campaigns.models import TransactionType, Voucher, VoucherTransaction
+from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_changed
 from apps.customers.models import Customer
@@ -35,12 +36,6 @@ from .models import (
     ValidationSession,
 )
 from .models import Result as Outcomes
-from .signals import (
-    redemption_failed,
-    redemption_rolled_back,
-    redemption_succeeded,
-    send_on_commit,
-)
 from .snapshot import Ref, Snapshot, load, parse_redeemables
 
 TTL_UNITS = {
@@ -405,7 +400,7 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
         if order.customer_id != customer.pk:
             # (the order's write already re-evaluates its customer's segments after commit)
             customers_changed(project.pk, [customer.pk])
-    send_on_commit(redemption_succeeded, Redemption, parent=parent, children=children)
+    events.emit(project.pk, "redemption.succeeded", parent)
     return Redeemed(
         parent=parent,
         children=children,
@@ -635,7 +630,7 @@ def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel
             redemptions_total_redeemed=F("redemptions_total_redeemed") + len(children),
             redemptions_total_failed=F("redemptions_total_failed") + len(children),
         )
-    send_on_commit(redemption_failed, Redemption, parent=parent, children=children)
+    events.emit(project.pk, "redemption.failed", parent)
     return Redeemed(
         parent=parent,
         children=children,
@@ -764,9 +759,7 @@ def redemption_rollback(
         )
         if parent.customer_id:
             customers_changed(parent.project_id, [parent.customer_id])
-        send_on_commit(
-            redemption_rolled_back, RedemptionRollback, rollback=rollback, children=rollbacks
-        )
+        events.emit(parent.project_id, "redemption.rollback.succeeded", rollback)
     return RolledBack(parent=rollback, rollbacks=rollbacks, order=order)
 
 

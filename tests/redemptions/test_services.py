@@ -270,22 +270,17 @@ def test_a_new_free_product_line_is_stored_with_its_product(project):
     assert Order.objects.get(pk=done.order.pk).total_amount == 3000
 
 
-def test_signals_fire_after_commit_for_success_failure_and_rollback(
+def test_events_fire_after_commit_for_success_failure_and_rollback(
     project, django_capture_on_commit_callbacks
 ):
-    from apps.redemptions import signals
+    from apps.core import events
 
     seen = []
 
-    def record(signal_name):
-        return lambda sender, **kwargs: seen.append((signal_name, sorted(kwargs)))
+    def record(event):
+        seen.append((event.type, type(event.object).__name__))
 
-    receivers = {
-        name: record(name)
-        for name in ("redemption_succeeded", "redemption_failed", "redemption_rolled_back")
-    }
-    for name, receiver in receivers.items():
-        getattr(signals, name).connect(receiver)
+    events.subscribe(record)
     try:
         VoucherFactory(campaign=CampaignFactory(project=project), code="SIG", redemption_quantity=1)
         body = {"redeemables": [{"object": "voucher", "id": "SIG"}], "order": cart()}
@@ -296,12 +291,11 @@ def test_signals_fire_after_commit_for_success_failure_and_rollback(
         with django_capture_on_commit_callbacks(execute=True):
             redemption_rollback(redemption=done.parent)
     finally:
-        for name, receiver in receivers.items():
-            getattr(signals, name).disconnect(receiver)
-    assert [name for name, _ in seen] == [
-        "redemption_succeeded",
-        "redemption_failed",
-        "redemption_rolled_back",
+        events._subscribers.remove(record)
+    assert seen == [
+        ("redemption.succeeded", "Redemption"),
+        ("redemption.failed", "Redemption"),
+        ("redemption.rollback.succeeded", "RedemptionRollback"),
     ]
 
 

@@ -1,0 +1,76 @@
+"""Domain events: what happened to which object, for the apps that react (project webhooks,
+automatic distributions) without the apps that write knowing them.
+
+Services call `emit(project_id, "order.paid", order)` inside their transaction; subscribers
+(registered in their AppConfig.ready with `subscribe`) run after the transaction commits, and only
+if it commits. A subscriber must be quick (look up who listens, enqueue a task) and must not raise:
+an error there is logged, never shown to the caller whose write has already committed.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+# Voucherify's webhook event names (reference §3.13 and the webhooks guide)
+EVENT_TYPES = (
+    "voucher.created",
+    "voucher.updated",
+    "voucher.deleted",
+    "voucher.published",
+    "campaign.created",
+    "campaign.updated",
+    "campaign.deleted",
+    "campaign.enabled",
+    "campaign.disabled",
+    "redemption.succeeded",
+    "redemption.failed",
+    "redemption.rollback.succeeded",
+    "publication.succeeded",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customer.segment.entered",
+    "customer.segment.left",
+    "order.created",
+    "order.paid",
+    "order.canceled",
+    "order.fulfilled",
+    "customer.custom_event",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    project_id: int
+    type: str
+    object: Any  # the model instance the event is about
+    related: dict = field(default_factory=dict)  # e.g. {"segment": segment, "customer": c}
+
+
+_subscribers: list[Callable[[Event], None]] = []
+
+
+def subscribe(callback: Callable[[Event], None]) -> None:
+    if callback not in _subscribers:
+        _subscribers.append(callback)
+
+
+def _deliver(event: Event) -> None:
+    for callback in _subscribers:
+        try:
+            callback(event)
+        except Exception:
+            log.exception("event subscriber %s failed on %s", callback.__qualname__, event.type)
+
+
+def emit(project_id: int, type: str, obj, **related) -> None:
+    """Announce `type` about `obj` once the current transaction commits."""
+    if not _subscribers:
+        return
+    event = Event(project_id=project_id, type=type, object=obj, related=related)
+    transaction.on_commit(lambda: _deliver(event))
