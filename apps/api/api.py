@@ -8,6 +8,7 @@ import logging
 import time
 
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from django.urls import re_path
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
@@ -71,6 +72,16 @@ def invalid_input(request, exc: NinjaValidationError):
     )
     return error_response(
         request, ApplicationError("Invalid payload", key="invalid_payload", details=details)
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+def bad_multipart(request, exc: MultiPartParserError):
+    return error_response(
+        request,
+        ApplicationError(
+            "The multipart body cannot be read.", key="invalid_payload", details=str(exc)
+        ),
     )
 
 
@@ -147,6 +158,35 @@ for module in (
     v1.add_router("", module.router)
 api.add_router("v1", v1)
 api.add_router("client/v1", client.router)
+
+JSON_BODY = {
+    "required": False,
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+}
+
+
+def _document_json_bodies(router: Router) -> None:
+    """Endpoints that read their JSON with `json_body` (Voucherify's payloads are too loose for
+    typed schemas) still say in the OpenAPI document that they take a JSON object."""
+    for path_view in router.path_operations.values():
+        for operation in path_view.operations:
+            if not {"POST", "PUT", "PATCH"} & set(operation.methods):
+                continue
+            sources = {
+                getattr(model, "__ninja_param_source__", None)
+                for model in operation.signature.models
+            }
+            if sources & {"body", "form", "file"}:
+                continue
+            extra = dict(operation.openapi_extra or {})
+            extra.setdefault("requestBody", JSON_BODY)
+            operation.openapi_extra = extra
+    for _prefix, child, _tags in router._routers:
+        _document_json_bodies(child)
+
+
+_document_json_bodies(v1)
+_document_json_bodies(client.router)
 
 
 def _no_endpoint(request, *args, **kwargs):

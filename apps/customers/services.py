@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_changed
+from apps.jobs.models import Job
+from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 from apps.metadata.models import Resource
 from apps.metadata.services import Schema, schema_for
 
@@ -30,6 +32,10 @@ def flatten_customer_payload(payload: dict) -> dict:
     """Voucherify's nested shape (`address: {city, ...}`) → our flat field names."""
     data = {key: value for key, value in payload.items() if key != "address"}
     address = payload.get("address")
+    if address is not None and not isinstance(address, dict):
+        raise ApplicationError(
+            "address must be an object", key="invalid_customer", details="address"
+        )
     if isinstance(address, dict):
         for key in ADDRESS_KEYS:
             if key in address:
@@ -69,13 +75,18 @@ def clean_customer_data(data: dict, *, schema: Schema) -> tuple[dict, dict[str, 
                 cleaned["birthdate"] = None
             elif isinstance(value, dt.date):
                 cleaned["birthdate"] = value
+            elif not isinstance(value, str):
+                errors["birthdate"] = f"“{value}” is not a date; use YYYY-MM-DD"
             else:
                 try:
-                    cleaned["birthdate"] = dt.date.fromisoformat(str(value).strip()[:10])
+                    cleaned["birthdate"] = dt.date.fromisoformat(value.strip()[:10])
                 except ValueError:
                     errors["birthdate"] = f"“{value}” is not a date; use YYYY-MM-DD"
             continue
-        text = "" if value is None else str(value).strip()
+        if value is not None and not isinstance(value, str):
+            errors[field] = f"must be text (got {type(value).__name__})"
+            continue
+        text = "" if value is None else value.strip()
         if field == "email" and text:
             text = text.lower()
             try:
@@ -105,7 +116,11 @@ def _raise_invalid(errors: dict[str, str]) -> None:
 def _clean_source_id(source_id) -> str | None:
     if source_id is None:
         return None
-    source_id = str(source_id).strip()
+    if not isinstance(source_id, str):
+        raise ApplicationError(
+            "source_id must be text", key="invalid_customer", details="source_id"
+        )
+    source_id = source_id.strip()
     if not source_id:
         return None
     if len(source_id) > 255:
@@ -169,11 +184,12 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
 
 
 def customer_upsert(
-    *, project, source_id: str, data: dict, source: str = "api"
+    *, project, source_id: str, data: dict, source: str = "api", notify: bool = True
 ) -> tuple[Customer, bool]:
     """Create the customer with this source_id, or update the given fields. -> (customer, created)
 
     Safe under concurrency: the unique (project, source_id) constraint decides who creates.
+    `notify=False` leaves `customers_changed` to the caller (bulk updates notify once).
     """
     source_id = _clean_source_id(source_id)
     if source_id is None:
@@ -191,7 +207,8 @@ def customer_upsert(
                     system_metadata={"source": source},
                     **cleaned,
                 )
-            customers_changed(project.pk, [created.pk])
+            if notify:
+                customers_changed(project.pk, [created.pk])
             return created, True
         except IntegrityError:
             existing = Customer.objects.get(project=project, source_id=source_id)
@@ -200,7 +217,8 @@ def customer_upsert(
         for field in changed:
             setattr(existing, field, cleaned[field])
         existing.save(update_fields=[*changed, "updated_at"])
-        customers_changed(project.pk, [existing.pk])
+        if notify:
+            customers_changed(project.pk, [existing.pk])
     return existing, False
 
 
@@ -244,6 +262,8 @@ def customer_permanently_delete(*, customer: Customer) -> CustomerErasure:
         counts = {
             "events": CustomEvent.objects.filter(customer=customer).count(),
             "orders": customer.orders.count(),
+            # memberships of segments (the segments app sits above: the reverse relation)
+            "segments": customer.segment_memberships.count(),
         }
         receipt = CustomerErasure.objects.create(
             project=customer.project, customer_public_id=customer.public_id, counts=counts
@@ -255,6 +275,8 @@ def customer_permanently_delete(*, customer: Customer) -> CustomerErasure:
 def custom_event_track(
     *, project, name: str, customer: dict, metadata: dict | None = None
 ) -> CustomEvent:
+    if name is not None and not isinstance(name, str):
+        raise ApplicationError("event name must be text", key="invalid_payload", details="event")
     name = (name or "").strip()
     if not name:
         raise ApplicationError("event name is required", key="invalid_payload", details="event")
@@ -273,3 +295,150 @@ def custom_event_track(
         )
         customers_changed(project.pk, [resolved.pk])
         return event
+
+
+# --- bulk updates (the API's async actions) -----------------------------------------------------
+
+BULK_UPDATE_JOB = "customers.bulk_update"  # the async action CUSTOMERS.BULK_UPDATE
+METADATA_UPDATE_JOB = "customers.metadata_update"  # CUSTOMERS.METADATA_UPDATE
+MAX_BULK = 10_000  # customers (or source_ids) in one request
+PROGRESS_EVERY = 200
+
+
+def _bulk_refused(message: str, details: str) -> ApplicationError:
+    return ApplicationError(message, key="invalid_payload", details=details)
+
+
+def customers_bulk_update_start(*, project, customers) -> Job:
+    """Check the shape of a bulk upsert (a list of customer objects, each with a source_id) and
+    start a job that upserts them by source_id after commit. Field values are checked per
+    customer by the job, which reports the ones it refused."""
+    from .tasks import customers_bulk_update_task
+
+    if not isinstance(customers, list) or not customers:
+        raise _bulk_refused("Send a non-empty list of customers.", "body")
+    if len(customers) > MAX_BULK:
+        raise _bulk_refused(f"At most {MAX_BULK} customers at a time.", "body")
+    for index, item in enumerate(customers):
+        if not isinstance(item, dict):
+            raise _bulk_refused(f"customers[{index}] must be an object.", f"[{index}]")
+        source_id = item.get("source_id")
+        if not isinstance(source_id, str) or not source_id.strip():
+            raise _bulk_refused(
+                f"customers[{index}] needs a source_id (text).", f"[{index}].source_id"
+            )
+    with transaction.atomic():
+        job = job_create(
+            project=project,
+            type=BULK_UPDATE_JOB,
+            total=len(customers),
+            params={"customers": customers},
+        )
+        customers_bulk_update_task.delay_on_commit(job.pk)
+    return job
+
+
+def customers_bulk_update(*, job_id: int) -> None:
+    """The job's body: upsert every customer by source_id; one refused customer does not stop
+    the others. Idempotent: a finished job is not run again, and upserting twice is harmless."""
+    if not job_start(job_id=job_id):
+        return
+    job = Job.objects.select_related("project").get(pk=job_id)
+    project = job.project
+    results, changed = [], []
+    try:
+        for index, item in enumerate(job.params.get("customers", []), start=1):
+            source_id = item.get("source_id")
+            data = flatten_customer_payload(
+                {k: v for k, v in item.items() if k not in ("id", "source_id", "object")}
+            )
+            try:
+                customer, created = customer_upsert(
+                    project=project, source_id=source_id, data=data, notify=False
+                )
+            except ApplicationError as exc:
+                results.append({"source_id": source_id, "updated": False, "error": exc.message})
+            else:
+                changed.append(customer.pk)
+                results.append({"source_id": source_id, "updated": True, "created": created})
+            if index % PROGRESS_EVERY == 0:
+                job_progress(job_id=job_id, processed=index)
+    except Exception as exc:
+        job_fail(job_id=job_id, error=str(exc))
+        raise
+    customers_changed(project.pk, changed)
+    job_finish(job_id=job_id, result=_bulk_result(results))
+
+
+def _bulk_result(results: list[dict]) -> dict:
+    failed = sum(1 for result in results if "error" in result)
+    return {"results": results, "done_count": len(results) - failed, "failed_count": failed}
+
+
+def customers_metadata_update_start(*, project, source_ids, metadata) -> Job:
+    """Start a job that merges `metadata` into the metadata of the customers with these
+    source_ids (keys not given stay as they are)."""
+    from .tasks import customers_metadata_update_task
+
+    if not isinstance(source_ids, list) or not source_ids:
+        raise _bulk_refused("source_ids must be a non-empty list.", "source_ids")
+    if len(source_ids) > MAX_BULK:
+        raise _bulk_refused(f"At most {MAX_BULK} source_ids at a time.", "source_ids")
+    if not all(isinstance(value, str) and value.strip() for value in source_ids):
+        raise _bulk_refused("Every source_id must be non-empty text.", "source_ids")
+    if not isinstance(metadata, dict) or not metadata:
+        raise _bulk_refused("metadata must be a non-empty object.", "metadata")
+    with transaction.atomic():
+        job = job_create(
+            project=project,
+            type=METADATA_UPDATE_JOB,
+            total=len(source_ids),
+            params={"source_ids": list(dict.fromkeys(source_ids)), "metadata": metadata},
+        )
+        customers_metadata_update_task.delay_on_commit(job.pk)
+    return job
+
+
+def customers_metadata_update(*, job_id: int) -> None:
+    """The job's body: merge the metadata into each customer's, checked against the schema per
+    customer; unknown source_ids are reported, not created. Idempotent (a merge applied twice
+    is the same merge)."""
+    if not job_start(job_id=job_id):
+        return
+    job = Job.objects.select_related("project").get(pk=job_id)
+    project = job.project
+    source_ids, metadata = job.params.get("source_ids", []), job.params.get("metadata", {})
+    schema = schema_for(project=project, resource=Resource.CUSTOMER)
+    results, changed = [], []
+    try:
+        for start in range(0, len(source_ids), PROGRESS_EVERY):
+            batch = source_ids[start : start + PROGRESS_EVERY]
+            found = {
+                customer.source_id: customer
+                for customer in Customer.objects.filter(project=project, source_id__in=batch)
+            }
+            with transaction.atomic():
+                for source_id in batch:
+                    customer = found.get(source_id)
+                    if customer is None:
+                        results.append(
+                            {"source_id": source_id, "updated": False, "error": "not found"}
+                        )
+                        continue
+                    merged = {**customer.metadata, **metadata}
+                    problems = schema.errors(merged)
+                    if problems:
+                        message = "; ".join(str(problem) for problem in problems)
+                        results.append({"source_id": source_id, "updated": False, "error": message})
+                        continue
+                    if merged != customer.metadata:
+                        customer.metadata = merged
+                        customer.save(update_fields=["metadata", "updated_at"])
+                        changed.append(customer.pk)
+                    results.append({"source_id": source_id, "updated": True})
+            job_progress(job_id=job_id, processed=start + len(batch))
+    except Exception as exc:
+        job_fail(job_id=job_id, error=str(exc))
+        raise
+    customers_changed(project.pk, changed)
+    job_finish(job_id=job_id, result=_bulk_result(results))

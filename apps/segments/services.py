@@ -53,6 +53,8 @@ def _check_filter(project, filter_json) -> bool:
 
 
 def _clean_name(project, name, *, exclude_pk=None) -> str:
+    if name is not None and not isinstance(name, str):
+        raise ApplicationError("A segment name is text.", details="name")
     name = (name or "").strip()
     if not name:
         raise ApplicationError("A segment needs a name.", details="name")
@@ -72,9 +74,16 @@ def segment_create(
     filter: dict | None = None,
     customer_ids=None,
     created_by=None,
+    refuse_unknown: bool = False,
 ) -> Segment:
     """Create a segment. Filter segments are computed by a bulk job after commit; static ones
-    get their members now (`customer_ids` are public ids or source_ids of this project)."""
+    get their members now (`customer_ids` are public ids or source_ids of this project; with
+    `refuse_unknown`, one that matches no customer is a 404 and nothing is created)."""
+    if customer_ids is not None and (
+        not isinstance(customer_ids, list | tuple)
+        or not all(isinstance(ref, str) for ref in customer_ids)
+    ):
+        raise ApplicationError("customers must be a list of customer ids.", details="customers")
     if type not in SegmentType.values:
         raise ApplicationError(
             f"type must be one of {', '.join(SegmentType.values)}", details="type"
@@ -98,7 +107,14 @@ def segment_create(
             else SyncStatus.IN_PROGRESS,
         )
         if type == SegmentType.STATIC:
-            segment_add_members(segment=segment, refs=customer_ids or [])
+            unknown = segment_add_members(segment=segment, refs=customer_ids or [])
+            if unknown and refuse_unknown:
+                raise ApplicationError(
+                    "Resource not found",
+                    key="not_found",
+                    code=404,
+                    details=f"Cannot find customer with id {', '.join(unknown[:10])}",
+                )
         else:
             segment_recompute_start(segment=segment, created_by=created_by)
     return segment
@@ -133,7 +149,7 @@ def segment_delete(*, segment: Segment) -> None:
     if usages:
         raise ApplicationError(
             f"“{segment.name}” is in use by {', '.join(usages)}. Remove it there first.",
-            key="segment_in_use",
+            key="resource_in_use",
             code=409,
         )
     segment.delete()

@@ -104,7 +104,7 @@ def test_permanent_deletion_erases_person_and_keeps_anonymous_history(project):
     order = OrderFactory(customer=customer)
     custom_event_track(project=project, name="visited", customer={"id": customer.public_id})
     receipt = customer_permanently_delete(customer=customer)
-    assert receipt.counts == {"events": 1, "orders": 1}
+    assert receipt.counts == {"events": 1, "orders": 1, "segments": 0}
     assert not Customer.objects.filter(name="Erase Me").exists()
     assert not CustomEvent.objects.exists()
     order.refresh_from_db()

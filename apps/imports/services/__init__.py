@@ -245,8 +245,12 @@ def import_unattended(*, project, kind: str, upload, created_by=None) -> Import:
     errors = mapping_errors(imp.kind, imp.header, imp.mapping)
     if errors:
         raise ApplicationError(" ".join(errors), details="mapping", extra={"errors": errors})
+    # no dry run: the rows are counted as they are applied (the header line is not a row)
+    rows = max(imp.line_count - 1, 0)
     Import.objects.filter(pk=imp.pk, status=ImportStatus.MAPPING).update(
-        status=ImportStatus.VALIDATED, updated_at=timezone.now()
+        status=ImportStatus.VALIDATED,
+        dry_run_counts={"total": rows, "invalid": 0},
+        updated_at=timezone.now(),
     )
     imp.refresh_from_db()
     return import_confirm(imp=imp, created_by=created_by)

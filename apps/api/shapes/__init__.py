@@ -1,0 +1,1 @@
+"""Our objects in Voucherify's JSON shapes, one module per area; other routers import them."""
