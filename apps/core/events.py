@@ -46,10 +46,20 @@ EVENT_TYPES = (
 
 @dataclass(frozen=True)
 class Event:
+    """One event about `object`, or, from bulk work (a segment recompute that moves 100,000
+    customers), one event per id in `ids` (primary keys of `model`, an "app_label.Model" label)
+    with `object` None: subscribers load them in chunks."""
+
     project_id: int
     type: str
-    object: Any  # the model instance the event is about
+    object: Any  # the model instance the event is about (None for a bulk event)
     related: dict = field(default_factory=dict)  # e.g. {"segment": segment, "customer": c}
+    ids: tuple = ()
+    model: str = ""
+
+    @property
+    def is_bulk(self) -> bool:
+        return self.object is None
 
 
 _subscribers: list[Callable[[Event], None]] = []
@@ -73,4 +83,15 @@ def emit(project_id: int, type: str, obj, **related) -> None:
     if not _subscribers:
         return
     event = Event(project_id=project_id, type=type, object=obj, related=related)
+    transaction.on_commit(lambda: _deliver(event))
+
+
+def emit_many(project_id: int, type: str, model: str, ids, **related) -> None:
+    """Announce `type` about many objects at once (by primary key) after the commit."""
+    ids = tuple(ids)
+    if not _subscribers or not ids:
+        return
+    event = Event(
+        project_id=project_id, type=type, object=None, related=related, ids=ids, model=model
+    )
     transaction.on_commit(lambda: _deliver(event))

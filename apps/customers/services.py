@@ -4,6 +4,7 @@ Every path that receives a customer (dashboard form, API, CSV import, order, eve
 `clean_customer_data` and `customer_upsert`, so the same rules apply everywhere.
 """
 
+import copy
 import datetime as dt
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_changed
 from apps.jobs.models import Job
@@ -151,6 +153,7 @@ def customer_create(
             code=409,
         ) from exc
     customers_changed(project.pk, [customer.pk])
+    events.emit(project.pk, "customer.created", customer)
     return customer
 
 
@@ -180,6 +183,7 @@ def customer_update(*, customer: Customer, data: dict) -> Customer:
             code=409,
         ) from exc
     customers_changed(customer.project_id, [customer.pk])
+    events.emit(customer.project_id, "customer.updated", customer)
     return customer
 
 
@@ -209,6 +213,7 @@ def customer_upsert(
                 )
             if notify:
                 customers_changed(project.pk, [created.pk])
+            events.emit(project.pk, "customer.created", created)
             return created, True
         except IntegrityError:
             existing = Customer.objects.get(project=project, source_id=source_id)
@@ -219,6 +224,7 @@ def customer_upsert(
         existing.save(update_fields=[*changed, "updated_at"])
         if notify:
             customers_changed(project.pk, [existing.pk])
+        events.emit(project.pk, "customer.updated", existing)
     return existing, False
 
 
@@ -252,7 +258,10 @@ def customer_resolve(*, project, payload: dict | None) -> Customer | None:
 
 def customer_delete(*, customer: Customer) -> None:
     """Remove the customer. Orders stay (their customer becomes empty); events go with them."""
-    customer.delete()
+    with transaction.atomic():
+        # the event shows the customer as it was (delete() clears the instance's pk)
+        events.emit(customer.project_id, "customer.deleted", copy.copy(customer))
+        customer.delete()
 
 
 def customer_permanently_delete(*, customer: Customer) -> CustomerErasure:
@@ -269,6 +278,8 @@ def customer_permanently_delete(*, customer: Customer) -> CustomerErasure:
             project=customer.project, customer_public_id=customer.public_id, counts=counts
         )
         customer.delete()  # orders and order events: SET_NULL; custom events: CASCADE
+        # personal data is gone: the event names the customer by id only
+        events.emit(receipt.project_id, "customer.deleted", receipt)
     return receipt
 
 
@@ -294,6 +305,7 @@ def custom_event_track(
             project=project, name=name, customer=resolved, metadata=metadata or {}
         )
         customers_changed(project.pk, [resolved.pk])
+        events.emit(project.pk, "customer.custom_event", event, customer=resolved)
         return event
 
 

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, Value, When
 from django.utils import timezone
 
+from apps.core import events
 from apps.core.conditions import FilterError, compile_filter, uses_time
 from apps.core.errors import ApplicationError
 from apps.core.filters import project_zone
@@ -304,6 +305,7 @@ def _diff(segment: Segment, matching, now: datetime) -> tuple[list[int], list[in
 def _events(segment: Segment, customer_ids: list[int], type: str, now: datetime) -> None:
     if not customer_ids:
         return
+    events.emit_many(segment.project_id, type, "customers.Customer", customer_ids, segment=segment)
     if connection.vendor == "postgresql":
         # One statement for any number of events: unnest the ids instead of building objects.
         with connection.cursor() as cursor:
@@ -382,6 +384,15 @@ def segments_evaluate_customers(
                 if by_pk[s].type == SegmentType.AUTO_UPDATE
             ]
         )
+        for kind, pairs in ((SegmentEventType.ENTERED, entered), (SegmentEventType.LEFT, left)):
+            moved: dict[int, list[int]] = {}
+            for segment_id, customer_id in pairs:
+                if by_pk[segment_id].type == SegmentType.AUTO_UPDATE:
+                    moved.setdefault(segment_id, []).append(customer_id)
+            for segment_id, ids in moved.items():
+                events.emit_many(
+                    project_id, kind, "customers.Customer", ids, segment=by_pk[segment_id]
+                )
         deltas: dict[int, int] = {}
         for segment_id, _ in entered:
             deltas[segment_id] = deltas.get(segment_id, 0) + 1

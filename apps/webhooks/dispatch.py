@@ -1,6 +1,9 @@
 """Domain events -> webhook deliveries. Runs after the event's transaction commits: one cached
 look-up says whether any webhook of the project listens; only then is the payload built."""
 
+from dataclasses import replace
+
+from django.apps import apps
 from django.core.cache import cache
 
 from apps.core.events import Event
@@ -32,6 +35,9 @@ def listening(project_id: int) -> list[tuple[int, list[str]]]:
     return found
 
 
+BULK_CHUNK = 1000
+
+
 def on_event(event: Event) -> None:
     from .services import deliveries_create
 
@@ -39,9 +45,19 @@ def on_event(event: Event) -> None:
     if not ids:
         return
     project = Project.objects.get(pk=event.project_id)
-    deliveries_create(
-        project=project,
-        webhooks=list(Webhook.objects.filter(pk__in=ids, active=True)),
-        event_type=event.type,
-        data=payloads.data(event),
-    )
+    webhooks = list(Webhook.objects.filter(pk__in=ids, active=True))
+    kind = str(event.type)
+    if not event.is_bulk:
+        deliveries_create(
+            project=project, webhooks=webhooks, event_type=kind, data=payloads.data(event)
+        )
+        return
+    # one event per object of a bulk change, loaded a chunk at a time
+    model = apps.get_model(event.model)
+    for start in range(0, len(event.ids), BULK_CHUNK):
+        chunk = event.ids[start : start + BULK_CHUNK]
+        for obj in model._default_manager.filter(project_id=event.project_id, pk__in=chunk):
+            single = replace(event, object=obj, ids=(), model="")
+            deliveries_create(
+                project=project, webhooks=webhooks, event_type=kind, data=payloads.data(single)
+            )

@@ -17,6 +17,8 @@ def shape(obj) -> dict:
     from apps.api import serializers
 
     name = obj._meta.model_name
+    if name == "customererasure":  # a permanently deleted customer: nothing personal is left
+        return {"id": obj.customer_public_id, "object": "customer", "deleted": True}
     if name == "redemption":
         return serializers.redemption(obj, order=serializers.stored_order(obj.order))
     if name == "redemptionrollback":

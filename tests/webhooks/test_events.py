@@ -1,0 +1,86 @@
+"""Domain events from the real services reach the project's webhooks with the API's shapes."""
+
+import pytest
+
+from apps.customers.services import (
+    custom_event_track,
+    customer_delete,
+    customer_permanently_delete,
+    customer_update,
+    customer_upsert,
+)
+from apps.segments.services import segment_create
+from apps.webhooks import services
+from apps.webhooks.models import WebhookDelivery
+from tests.projects.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+BERLIN = {"junction": "and", "address.city": {"conditions": {"$is": "Berlin"}}}
+
+
+@pytest.fixture
+def project():
+    project = ProjectFactory()
+    services.webhook_create(project=project, url="http://127.0.0.1:9/hook")
+    return project
+
+
+def sent(event_type=None) -> list[dict]:
+    found = WebhookDelivery.objects.order_by("pk")
+    if event_type:
+        found = found.filter(event_type=event_type)
+    return [delivery.payload for delivery in found]
+
+
+def test_customer_lifecycle_events(project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ann, _ = customer_upsert(project=project, source_id="ann", data={"name": "Ann"})
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_upsert(project=project, source_id="ann", data={"name": "Ann"})  # no change
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_update(customer=ann, data={"name": "Ann B"})
+    with django_capture_on_commit_callbacks(execute=True):
+        custom_event_track(project=project, name="signed_up", customer={"source_id": "ann"})
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_delete(customer=ann)
+    types = [payload["type"] for payload in sent()]
+    # the unchanged upsert and the custom event's customer reference change nothing
+    assert types == [
+        "customer.created",
+        "customer.updated",
+        "customer.custom_event",
+        "customer.deleted",
+    ]
+    created = sent("customer.created")[0]["data"]["object"]
+    assert created["object"] == "customer" and created["source_id"] == "ann"
+    deleted = sent("customer.deleted")[0]["data"]["object"]
+    assert deleted["id"] == ann.public_id
+    custom = sent("customer.custom_event")[0]["data"]
+    assert custom["customer"]["id"] == ann.public_id
+
+
+def test_a_permanent_deletion_event_carries_no_personal_data(
+    project, django_capture_on_commit_callbacks
+):
+    bob, _ = customer_upsert(project=project, source_id="bob", data={"email": "bob@x.test"})
+    public_id = bob.public_id
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_permanently_delete(customer=bob)
+    [payload] = sent("customer.deleted")
+    assert payload["data"]["object"] == {"id": public_id, "object": "customer", "deleted": True}
+    assert "bob@x.test" not in str(payload)
+
+
+def test_segment_entry_events_name_each_customer_and_the_segment(
+    project, django_capture_on_commit_callbacks
+):
+    for source_id, city in (("a", "Berlin"), ("b", "Berlin"), ("c", "Paris")):
+        customer_upsert(
+            project=project, source_id=source_id, data={"address_city": city}, notify=False
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        segment = segment_create(project=project, name="Berlin", type="auto-update", filter=BERLIN)
+    entered = sent("customer.segment.entered")
+    assert sorted(p["data"]["object"]["source_id"] for p in entered) == ["a", "b"]
+    assert {p["data"]["segment"]["id"] for p in entered} == {segment.public_id}
+    assert len({p["id"] for p in entered}) == 2  # an event per customer
