@@ -212,3 +212,16 @@ def test_async_actions_get_and_list_stay_in_their_project(api_client):
     ]
     assert mine.public_id in ids and theirs.public_id not in ids
     assert api_client.get("/v1/async-actions?limit=0").json()["key"] == "invalid_query_params"
+
+
+def test_a_browser_tracks_custom_events(shop):
+    response = browser(shop).post(
+        "/client/v1/events",
+        {"event": "viewed_cart", "customer": {"source_id": "web-1"}, "metadata": {"items": 2}},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["type"] == "viewed_cart"
+    from apps.customers.models import CustomEvent
+
+    assert CustomEvent.objects.get(project=shop).customer.source_id == "web-1"

@@ -23,6 +23,7 @@ from apps.redemptions.qualification import qualification_check
 from .. import ratelimit, serializers
 from ..auth import authenticate
 from ..payload import json_body
+from . import events
 
 # failures that tell a code exists: a client key sees them as an unknown code
 REVEALING = frozenset(
@@ -114,6 +115,11 @@ def client_validations(request):
 def client_qualifications(request):
     result = qualification_check(project=request.api.project, payload=json_body(request))
     return serializers.qualification(result)
+
+
+@router.post("/events", summary="Track Custom Event (client-side)")
+def client_events(request):
+    return events.events_create(request)
 
 
 @router.post("/redemptions", summary="Redeem Stackable Discounts (client-side)")
