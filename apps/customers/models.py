@@ -53,7 +53,7 @@ class Customer(ProjectScopedModel, MetadataModel):
     loyalty_referred_customers = models.PositiveIntegerField(default=0)
     # The customer withdrew consent to marketing messages: distributions skip them on every
     # channel (set by the unsubscribe link, the dashboard or the API).
-    marketing_opt_out = models.BooleanField(default=False)
+    marketing_opt_out = models.BooleanField(default=False, db_default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True)
     # Written by the platform, never by the shop: {"source": "dashboard" | "api" | "import"}.
     system_metadata = models.JSONField(default=dict, blank=True)
