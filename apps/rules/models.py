@@ -11,6 +11,7 @@ class RuleType(models.TextChoices):
     BASIC = "basic", "Basic"
     ADVANCED = "advanced", "Advanced"
     COMPLEX = "complex", "Complex"
+    EXPRESSION = "expression", "Expression"
 
 
 class ValidationRule(ProjectScopedModel):

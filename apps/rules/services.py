@@ -35,6 +35,48 @@ TARGET_OBJECTS = {"product": Product, "sku": Sku, "products_collection": Product
 LIMITS = ("quantity_limit", "aggregated_quantity_limit", "amount_limit", "aggregated_amount_limit")
 
 
+def _context_types() -> tuple[str, ...]:
+    """Voucherify's `context_type` values: where a rule is meant to be used."""
+    effects = (
+        "discount.apply_to_order",
+        "discount.apply_to_items",
+        "discount.apply_to_items_proportionally",
+        "discount.apply_to_items_proportionally_by_quantity",
+        "discount.apply_to_items_by_quantity",
+        "discount.fixed.apply_to_items",
+        "discount.percent.apply_to_items",
+    )
+    discounts = (
+        "campaign.discount_coupons",
+        "campaign.referral_program",
+        "campaign.promotion",
+        "voucher.discount_voucher",
+    )
+    gift = ("gift.apply_to_order", "gift.apply_to_items")
+    tiers = ("joined", "left", "upgraded", "downgraded", "prolonged")
+    events = ("order.paid", "custom_event", "customer.segment.entered")
+    orders = ("order.paid", "order.created", "order.canceled", "order.updated")
+    return (
+        *(f"earning_rule.{event}" for event in events),
+        *(f"earning_rule.customer.tier.{change}" for change in tiers),
+        *(name for base in discounts for name in (base, *(f"{base}.{e}" for e in effects))),
+        *(
+            name
+            for base in ("campaign.gift_vouchers", "voucher.gift_voucher")
+            for name in (base, *(f"{base}.{e}" for e in gift))
+        ),
+        "campaign.loyalty_program",
+        "voucher.loyalty_card",
+        "distribution.custom_event",
+        *(f"distribution.{event}" for event in orders),
+        "reward_assignment.pay_with_points",
+        "global",
+    )
+
+
+CONTEXT_TYPES = _context_types()
+
+
 def _invalid(message: str, where: str) -> ApplicationError:
     return ApplicationError(message, key="invalid_validation_rules", details=where)
 
@@ -107,7 +149,7 @@ def _clean_condition(condition, where: str, refs: _Refs, sub_of: str | None) -> 
         raise _invalid(f"{where} must be an object with a name and conditions.", where)
     name = condition.get("name")
     names = SUB_RULE_NAMES if sub_of else RULE_NAMES
-    if name not in names:
+    if not isinstance(name, str) or name not in names:
         known = ", ".join(sorted(names))
         raise _invalid(f"{where}.name “{name}” is not a rule name here (one of: {known}).", where)
     kind, _, operators = names[name]
@@ -133,7 +175,7 @@ def _clean_condition(condition, where: str, refs: _Refs, sub_of: str | None) -> 
         if kind != ITEMS:
             raise _invalid(f"{where}: only product, SKU and item conditions take sub-rules.", where)
         result["rules"] = _clean_group(nested, f"{where}.rules", refs, sub_of=name)
-    message = (condition.get("error") or {}).get("message") if condition.get("error") else None
+    message = _error_message(condition.get("error"), f"{where}.error")
     if message:
         if not isinstance(message, str) or len(message) > 500:
             raise _invalid(f"{where}.error.message must be text of at most 500 characters.", where)
@@ -168,7 +210,8 @@ def _clean_values(kind, operator, values, at, refs: _Refs, name: str) -> list:
         for value in values:
             target = value if isinstance(value, dict) else {"id": value}
             kind_of = target.get("object") or default
-            if kind_of not in TARGET_OBJECTS or not isinstance(target.get("id"), str):
+            known = isinstance(kind_of, str) and kind_of in TARGET_OBJECTS
+            if not known or not isinstance(target.get("id"), str):
                 raise _invalid(f"{at}: name products, SKUs or collections as {{object, id}}.", at)
             refs.add(kind_of, target["id"], at)
             cleaned.append({"object": kind_of, "id": target["id"]})
@@ -192,7 +235,8 @@ def _clean_applicable(data, refs: _Refs) -> dict:
         cleaned = []
         for i, target in enumerate(targets):
             at = f"applicable_to.{part}.{i}"
-            if not isinstance(target, dict) or target.get("object") not in TARGET_OBJECTS:
+            kind = target.get("object") if isinstance(target, dict) else None
+            if not isinstance(kind, str) or kind not in TARGET_OBJECTS:
                 raise _invalid(f"{at}.object must be product, sku or products_collection.", at)
             if not isinstance(target.get("id"), str) or not target["id"]:
                 raise _invalid(f"{at}.id is required.", at)
@@ -242,17 +286,32 @@ def _fields(project, payload: dict, *, rule: ValidationRule | None) -> dict:
         applicable = payload.get("applicable_to", rule.applicable_to if rule else None)
         fields["rules"], fields["applicable_to"] = clean_rules(project, rules, applicable)
     if "error" in payload:
-        message = (payload.get("error") or {}).get("message") or ""
-        if not isinstance(message, str) or len(message) > 500:
-            raise _invalid("error.message must be text of at most 500 characters.", "error")
-        fields["error_message"] = message
+        fields["error_message"] = _error_message(payload["error"], "error")
     if payload.get("type"):
         if payload["type"] not in RuleType.values:
             raise _invalid(f"type must be one of {', '.join(RuleType.values)}.", "type")
         fields["type"] = payload["type"]
     if payload.get("context_type"):
-        fields["context_type"] = str(payload["context_type"])[:64]
+        if payload["context_type"] not in CONTEXT_TYPES:
+            raise _invalid(
+                "context_type must be one of Voucherify's contexts, e.g. global or "
+                "campaign.discount_coupons.",
+                "context_type",
+            )
+        fields["context_type"] = payload["context_type"]
     return fields
+
+
+def _error_message(error, where: str) -> str:
+    """The text of an `error: {message}` object ("" when there is none)."""
+    if error is None or error == "":
+        return ""
+    if not isinstance(error, dict):
+        raise _invalid(f"{where} must be an object: {{message}}.", where)
+    message = error.get("message") or ""
+    if not isinstance(message, str) or len(message) > 500:
+        raise _invalid(f"{where}.message must be text of at most 500 characters.", where)
+    return message
 
 
 def rule_create(*, project, payload: dict) -> ValidationRule:

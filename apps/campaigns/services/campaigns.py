@@ -8,6 +8,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
+from apps.jobs.models import Job
+from apps.jobs.services import job_create, job_finish, job_progress, job_start
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
 
@@ -44,8 +46,16 @@ def _invalid(message: str, field: str, key: str = "invalid_payload") -> Applicat
     return ApplicationError(message, key=key, details=field)
 
 
+def _text(value, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(f"{field} must be a string.", field)
+    return value
+
+
 def _name(project, value, *, exclude_pk=None) -> str:
-    name = str(value or "").strip()
+    name = _text(value, "name").strip()
     if not name:
         raise _invalid("A campaign needs a name.", "name")
     if len(name) > 255:
@@ -81,6 +91,15 @@ def _bool(value, field: str) -> bool:
     raise _invalid(f"{field} must be true or false.", field)
 
 
+def _dict(value, field: str) -> dict:
+    """An optional JSON object of the payload: {} when absent, else it must be an object."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _invalid(f"{field} must be an object.", field)
+    return value
+
+
 def _count(value, field: str, *, low: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value:
         raise _invalid(f"{field} must be a whole number of at least {low}.", field)
@@ -92,6 +111,7 @@ def _count(value, field: str, *, low: int = 0) -> int:
 def clean_voucher_template(campaign_type: str, voucher: dict) -> dict:
     """The campaign's `voucher` part as model fields of Campaign."""
     expected = VOUCHER_TYPES[campaign_type]
+    voucher = _dict(voucher, "voucher")
     kind = voucher.get("type") or expected
     if kind != expected:
         raise _invalid(
@@ -102,7 +122,7 @@ def clean_voucher_template(campaign_type: str, voucher: dict) -> dict:
     if kind == VoucherType.DISCOUNT_VOUCHER:
         fields["discount"] = clean_discount(voucher.get("discount"))
     elif kind == VoucherType.GIFT_VOUCHER:
-        gift = voucher.get("gift") or {}
+        gift = _dict(voucher.get("gift"), "voucher.gift")
         amount = gift.get("amount")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
             raise _invalid(
@@ -116,14 +136,14 @@ def clean_voucher_template(campaign_type: str, voucher: dict) -> dict:
             )
         fields.update(gift_amount=amount, gift_effect=effect)
     else:
-        points = (voucher.get("loyalty_card") or {}).get("points", 0)
+        points = _dict(voucher.get("loyalty_card"), "voucher.loyalty_card").get("points", 0)
         if isinstance(points, bool) or not isinstance(points, int) or points < 0:
             raise _invalid(
                 "loyalty_card.points must be a whole number, 0 or more.",
                 "voucher.loyalty_card.points",
             )
         fields["loyalty_points"] = points
-    quantity = (voucher.get("redemption") or {}).get("quantity")
+    quantity = _dict(voucher.get("redemption"), "voucher.redemption").get("quantity")
     if quantity is not None:
         quantity = _count(quantity, "voucher.redemption.quantity", low=1)
     fields["redemption_quantity"] = quantity
@@ -131,9 +151,12 @@ def clean_voucher_template(campaign_type: str, voucher: dict) -> dict:
 
 
 @transaction.atomic
-def campaign_create(*, project, payload: dict, created_by=None) -> Campaign:
+def campaign_create(
+    *, project, payload: dict, created_by=None, sync_limit: int = SYNC_LIMIT
+) -> Campaign:
     """Create a campaign from Voucherify's create body. Codes (`vouchers_count`) are generated
-    now when few, else by a job after commit (the campaign shows IN_PROGRESS meanwhile)."""
+    now when at most `sync_limit`, else by a job after commit (the campaign shows IN_PROGRESS
+    meanwhile; `selectors.campaign_generation_job` finds the job)."""
     campaign_type = payload.get("campaign_type") or CampaignType.DISCOUNT_COUPONS
     if campaign_type not in CampaignType.values:
         raise _invalid(
@@ -147,42 +170,54 @@ def campaign_create(*, project, payload: dict, created_by=None) -> Campaign:
     campaign = Campaign(
         project=project,
         name=_name(project, payload.get("name")),
-        description=str(payload.get("description") or ""),
+        description=_text(payload.get("description"), "description"),
         campaign_type=campaign_type,
         type=mode,
         category=resolve_category(project, payload),
         metadata=schema_for(project=project, resource=Resource.CAMPAIGN).check(
-            payload.get("metadata") or {}
+            _dict(payload.get("metadata"), "metadata")
         ),
         join_once=_bool(payload.get("join_once", False), "join_once"),
         auto_join=_bool(payload.get("auto_join", False), "auto_join"),
         active=_bool(payload.get("active", True), "active"),
         **clean_validity(payload),
     )
-    duration = payload.get("activity_duration_after_publishing") or ""
+    duration = _text(
+        payload.get("activity_duration_after_publishing"), "activity_duration_after_publishing"
+    )
     if duration:
         parse_iso_duration(duration, "activity_duration_after_publishing")
     campaign.activity_duration_after_publishing = duration
-    count = 0
+    count, standalone_code = 0, None
     if campaign_type != CampaignType.PROMOTION:
-        voucher = payload.get("voucher") or {}
+        voucher = _dict(payload.get("voucher"), "voucher")
         for name, value in clean_voucher_template(campaign_type, voucher).items():
             setattr(campaign, name, value)
-        campaign.code_config = dict(voucher.get("code_config") or {})
+        campaign.code_config = dict(_dict(voucher.get("code_config"), "voucher.code_config"))
         config = CodeConfig(campaign.code_config, case_sensitive=project.codes_case_sensitive)
         count = _count(payload.get("vouchers_count", 0) or 0, "vouchers_count")
         if mode == CampaignMode.STANDALONE:
             count = min(count, 1) or 1
         config.check_room(live=0, requested=count)
         campaign.vouchers_count = count
+        standalone_code = voucher.get("code") if mode == CampaignMode.STANDALONE else None
+        if standalone_code is not None:
+            # Voucherify creates a standalone campaign's single voucher with `voucher.code`
+            standalone_code = _clean_code(project, standalone_code)
+            count = campaign.vouchers_count = 0
     campaign.save()
     if campaign_type == CampaignType.PROMOTION:
         from .promotions import tier_create
 
-        for tier in (payload.get("promotion") or {}).get("tiers") or []:
-            tier_create(campaign=campaign, payload=tier)
+        tiers = _dict(payload.get("promotion"), "promotion").get("tiers") or []
+        if not isinstance(tiers, list):
+            raise _invalid("promotion.tiers must be a list.", "promotion.tiers")
+        for tier in tiers:
+            tier_create(campaign=campaign, payload=_dict(tier, "promotion.tiers"))
         return campaign
-    if 0 < count <= SYNC_LIMIT:
+    if standalone_code is not None:
+        voucher_create(project=project, payload={}, campaign=campaign, code=standalone_code)
+    elif 0 < count <= sync_limit:
         generate_codes(campaign, count)
     elif count:
         campaign.creation_status = CreationStatus.IN_PROGRESS
@@ -190,6 +225,17 @@ def campaign_create(*, project, payload: dict, created_by=None) -> Campaign:
         generation_start(campaign=campaign, count=count, created_by=created_by)
         campaign.refresh_from_db(fields=["vouchers_generation_status"])
     return campaign
+
+
+def _mode_change(campaign: Campaign, mode) -> str:
+    """A campaign's `type` may switch between AUTO_UPDATE and STATIC (Voucherify's rule)."""
+    if campaign.campaign_type == CampaignType.PROMOTION or campaign.type == CampaignMode.STANDALONE:
+        if mode != campaign.type:
+            raise _invalid(f"The type of this campaign stays {campaign.type}.", "type")
+        return mode
+    if mode not in (CampaignMode.AUTO_UPDATE, CampaignMode.STATIC):
+        raise _invalid("type must be AUTO_UPDATE or STATIC.", "type")
+    return mode
 
 
 def _check_dates(obj) -> None:
@@ -205,7 +251,7 @@ def campaign_update(*, campaign: Campaign, payload: dict) -> Campaign:
     if "name" in payload:
         campaign.name = _name(project, payload["name"], exclude_pk=campaign.pk)
     if "description" in payload:
-        campaign.description = str(payload["description"] or "")
+        campaign.description = _text(payload["description"], "description")
     for field in ("join_once", "auto_join", "active"):
         if field in payload:
             setattr(campaign, field, _bool(payload[field], field))
@@ -218,26 +264,42 @@ def campaign_update(*, campaign: Campaign, payload: dict) -> Campaign:
         campaign.category = resolve_category(project, payload)
     if "metadata" in payload:
         campaign.metadata = schema_for(project=project, resource=Resource.CAMPAIGN).check(
-            payload["metadata"] or {}
+            _dict(payload["metadata"], "metadata")
         )
     for field, value in clean_validity(payload, partial=True).items():
         setattr(campaign, field, value)
     _check_dates(campaign)
-    voucher = payload.get("voucher")
+    if "type" in payload:
+        campaign.type = _mode_change(campaign, payload["type"])
+    # Voucherify's update body carries discount and gift at the top level; ours also takes
+    # the create body's `voucher` part.
+    voucher = dict(_dict(payload.get("voucher"), "voucher"))
+    for part in ("discount", "gift", "loyalty_card"):
+        if part in payload and part not in voucher:
+            voucher[part] = payload[part]
     if voucher and campaign.campaign_type != CampaignType.PROMOTION:
-        merged = {
+        current = {
             "type": campaign.voucher_type,
             "discount": campaign.discount,
             "gift": {"amount": campaign.gift_amount, "effect": campaign.gift_effect or None},
             "loyalty_card": {"points": campaign.loyalty_points or 0},
             "redemption": {"quantity": campaign.redemption_quantity},
-            **voucher,
         }
+        merged = {**current, **voucher}
+        for part in ("gift", "loyalty_card", "redemption"):
+            if part in voucher:
+                merged[part] = {**current[part], **_dict(voucher[part], f"voucher.{part}")}
         for name, value in clean_voucher_template(campaign.campaign_type, merged).items():
             setattr(campaign, name, value)
         if "code_config" in voucher:
-            CodeConfig(voucher["code_config"], case_sensitive=project.codes_case_sensitive)
-            campaign.code_config = dict(voucher["code_config"] or {})
+            config = _dict(voucher["code_config"], "voucher.code_config")
+            CodeConfig(config, case_sensitive=project.codes_case_sensitive)
+            campaign.code_config = dict(config)
+    if "unset_metadata_fields" in payload:
+        names = payload["unset_metadata_fields"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise _invalid("unset_metadata_fields must list keys.", "unset_metadata_fields")
+        campaign.metadata = {k: v for k, v in (campaign.metadata or {}).items() if k not in names}
     campaign.save()
     return campaign
 
@@ -265,16 +327,79 @@ def campaign_delete(*, campaign: Campaign) -> None:
     campaign.delete()
 
 
+DELETE_JOB_TYPE = "campaign.delete"
+
+
+def campaign_delete_recorded(*, campaign: Campaign, created_by=None) -> Job:
+    """campaign_delete, recorded as a finished job: Voucherify answers a campaign deletion
+    with an async action to poll, and so does the API (the work is done when it answers)."""
+    job = job_create(
+        project=campaign.project,
+        type=DELETE_JOB_TYPE,
+        created_by=created_by,
+        total=1,
+        params={"campaign": campaign.public_id, "name": campaign.name},
+    )
+    job_start(job_id=job.pk)
+    codes = Voucher.objects.filter(campaign=campaign).count()
+    campaign_delete(campaign=campaign)
+    job_progress(job_id=job.pk, processed=1)
+    job_finish(job_id=job.pk, result={"campaign": job.params["campaign"], "vouchers": codes})
+    job.refresh_from_db()
+    return job
+
+
+def clean_code_overrides(campaign: Campaign, payload: dict) -> dict:
+    """What Voucherify's add-vouchers body changes in the codes it generates (metadata,
+    additional info, category, redemption limit, dates, code config), as JSON for a job."""
+    project = campaign.project
+    overrides: dict = {}
+    if "metadata" in payload:
+        overrides["metadata"] = schema_for(project=project, resource=Resource.VOUCHER).check(
+            _dict(payload["metadata"], "metadata")
+        )
+    if "additional_info" in payload:
+        overrides["additional_info"] = _text(payload["additional_info"], "additional_info")[:5000]
+    if "category" in payload or "category_id" in payload:
+        category = resolve_category(project, payload)
+        overrides["category_id"] = category.pk if category else None
+    quantity = _dict(payload.get("redemption"), "redemption").get("quantity")
+    if quantity is not None:
+        overrides["redemption_quantity"] = _count(quantity, "redemption.quantity", low=1)
+    dates = {
+        field: payload[field] for field in ("start_date", "expiration_date") if field in payload
+    }
+    dates = clean_validity(dates, partial=True)
+    start = dates.get("start_date", campaign.start_date)
+    end = dates.get("expiration_date", campaign.expiration_date)
+    if start and end and end <= start:
+        raise _invalid("expiration_date must be after start_date.", "expiration_date")
+    for field, value in dates.items():
+        overrides[field] = value.isoformat() if value else None
+    if "code_config" in payload:
+        config = dict(_dict(payload["code_config"], "code_config"))
+        CodeConfig(config, case_sensitive=project.codes_case_sensitive)
+        overrides["code_config"] = config
+    return overrides
+
+
 @transaction.atomic
-def campaign_add_vouchers(*, campaign: Campaign, count: int, created_by=None):
-    """More random codes for the campaign (a job; the code space is checked first)."""
+def campaign_add_vouchers(
+    *, campaign: Campaign, count: int, payload: dict | None = None, created_by=None
+):
+    """More random codes for the campaign (a job; the code space is checked first). `payload`
+    is Voucherify's add-vouchers body: what the new codes get instead of the campaign's
+    settings (see clean_code_overrides)."""
     if campaign.campaign_type == CampaignType.PROMOTION:
         raise _invalid("Promotion campaigns have tiers, not codes.", "campaign")
     if campaign.type == CampaignMode.STANDALONE:
         raise _invalid("A standalone campaign holds a single voucher.", "campaign")
     count = _count(count, "vouchers_count", low=1)
+    overrides = clean_code_overrides(campaign, payload or {})
     Campaign.objects.filter(pk=campaign.pk).update(vouchers_count=F("vouchers_count") + count)
-    return generation_start(campaign=campaign, count=count, created_by=created_by)
+    return generation_start(
+        campaign=campaign, count=count, created_by=created_by, overrides=overrides
+    )
 
 
 def _clean_code(project, code) -> str:
@@ -283,7 +408,48 @@ def _clean_code(project, code) -> str:
         raise _invalid("Enter a code.", "code")
     if len(code) > 100 or any(ch.isspace() for ch in code):
         raise _invalid("A code has at most 100 characters and no spaces.", "code")
+    if "/" in code:
+        # a code is a path segment of the API and the dashboard (/v1/vouchers/{code})
+        raise _invalid("A code cannot contain a slash (/).", "code")
     return code
+
+
+def _card_values(campaign: Campaign, payload: dict) -> dict:
+    """A campaign code's own discount, gift amount or points, when the payload gives them
+    (Voucherify's import items may); the type must be the campaign's."""
+    kind = payload.get("type")
+    if kind not in (None, campaign.voucher_type):
+        raise _invalid(
+            f"Campaign {campaign.name} issues {campaign.voucher_type} vouchers, not {kind}.", "type"
+        )
+    if not any(part in payload for part in ("discount", "gift", "loyalty_card")):
+        return {}
+    template = clean_voucher_template(
+        campaign.campaign_type,
+        {
+            "type": campaign.voucher_type,
+            "discount": payload.get("discount", campaign.discount),
+            "gift": {
+                "amount": campaign.gift_amount,
+                "effect": campaign.gift_effect or None,
+                **_dict(payload.get("gift"), "gift"),
+            },
+            "loyalty_card": {
+                "points": campaign.loyalty_points or 0,
+                **_dict(payload.get("loyalty_card"), "loyalty_card"),
+            },
+        },
+    )
+    gift = campaign.voucher_type == VoucherType.GIFT_VOUCHER
+    loyalty = campaign.voucher_type == VoucherType.LOYALTY_CARD
+    return {
+        "discount": template["discount"],
+        "gift_amount": template["gift_amount"] if gift else None,
+        "gift_balance": template["gift_amount"] if gift else None,
+        "gift_effect": template["gift_effect"],
+        "loyalty_points": template["loyalty_points"] if loyalty else None,
+        "loyalty_balance": template["loyalty_points"] if loyalty else None,
+    }
 
 
 @transaction.atomic
@@ -298,9 +464,14 @@ def voucher_create(
         if campaign.campaign_type == CampaignType.PROMOTION:
             raise _invalid("Promotion campaigns have tiers, not codes.", "campaign")
         fields = voucher_template(campaign, now)
-        config = code_config_for(campaign)
+        fields.update(_card_values(campaign, payload))
+        config = code_config_for(
+            campaign, {"code_config": _dict(payload.get("code_config"), "code_config")}
+        )
     else:
         kind = payload.get("type") or VoucherType.DISCOUNT_VOUCHER
+        if not isinstance(kind, str):
+            raise _invalid(f"type must be one of {', '.join(VoucherType.values)}.", "type")
         campaign_type = {
             VoucherType.DISCOUNT_VOUCHER: CampaignType.DISCOUNT_COUPONS,
             VoucherType.GIFT_VOUCHER: CampaignType.GIFT_VOUCHERS,
@@ -324,7 +495,10 @@ def voucher_create(
             "redemption_quantity": template["redemption_quantity"],
             "is_referral_code": False,
         }
-        config = CodeConfig(payload.get("code_config"), case_sensitive=project.codes_case_sensitive)
+        config = CodeConfig(
+            _dict(payload.get("code_config"), "code_config") or None,
+            case_sensitive=project.codes_case_sensitive,
+        )
     fields["category_id"] = getattr(
         resolve_category(project, payload), "pk", fields.get("category_id")
     )
@@ -332,13 +506,16 @@ def voucher_create(
     if "active" in payload:
         fields["active"] = _bool(payload["active"], "active")
     if "additional_info" in payload:
-        fields["additional_info"] = str(payload["additional_info"] or "")[:5000]
-    quantity = (payload.get("redemption") or {}).get("quantity")
+        fields["additional_info"] = _text(payload["additional_info"], "additional_info")[:5000]
+    quantity = _dict(payload.get("redemption"), "redemption").get("quantity")
     if quantity is not None:
         fields["redemption_quantity"] = _count(quantity, "redemption.quantity", low=1)
     fields["metadata"] = schema_for(project=project, resource=Resource.VOUCHER).check(
-        payload.get("metadata") or {}
+        _dict(payload.get("metadata"), "metadata")
     )
+    start, end = fields.get("start_date"), fields.get("expiration_date")
+    if start and end and end <= start:
+        raise _invalid("expiration_date must be after start_date.", "expiration_date")
     fields.pop("project_id", None)
     fields.pop("campaign_id", None)
     code = _clean_code(project, code) if code else config.random_codes(1)[0]
@@ -386,18 +563,20 @@ def voucher_update(*, voucher: Voucher, payload: dict) -> Voucher:
     if "active" in payload:
         voucher.active = _bool(payload["active"], "active")
     if "additional_info" in payload:
-        voucher.additional_info = str(payload["additional_info"] or "")[:5000]
+        voucher.additional_info = _text(payload["additional_info"], "additional_info")[:5000]
     if "category" in payload or "category_id" in payload:
         voucher.category = resolve_category(project, payload)
     if "metadata" in payload:
         voucher.metadata = schema_for(project=project, resource=Resource.VOUCHER).check(
-            payload["metadata"] or {}
+            _dict(payload["metadata"], "metadata")
         )
     if "redemption" in payload:
-        quantity = (payload["redemption"] or {}).get("quantity")
+        quantity = _dict(payload["redemption"], "redemption").get("quantity")
         voucher.redemption_quantity = (
             None if quantity is None else _count(quantity, "redemption.quantity", low=1)
         )
+    if payload.get("type") not in (None, voucher.type):
+        raise _invalid("A voucher's type cannot change.", "type")
     if "discount" in payload:
         if voucher.type != VoucherType.DISCOUNT_VOUCHER:
             raise _invalid("Only discount vouchers have a discount.", "discount")

@@ -8,6 +8,7 @@ the balance and concurrent adjustments never overdraw a card.
 # ruff: noqa: S608 -- table names come from model meta; every value is a bound parameter.
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
@@ -45,7 +46,7 @@ def card_adjust(
         cursor.execute(
             f"UPDATE {table} SET {balance} = COALESCE({balance}, 0) + %s, "
             f"{lifetime} = COALESCE({lifetime}, 0) + %s, updated_at = %s "
-            f"WHERE id = %s AND COALESCE({balance}, 0) + %s >= 0 RETURNING {balance}",
+            f"WHERE id = %s AND COALESCE({balance}, 0) + %s >= 0 RETURNING {balance}, {lifetime}",
             [amount, max(amount, 0), now, voucher.pk, amount],
         )
         row = cursor.fetchone()
@@ -70,4 +71,17 @@ def card_adjust(
             created_at=now,
         )
     setattr(voucher, balance, row[0])
+    setattr(voucher, lifetime, row[1])
+    voucher.updated_at = now
     return entry
+
+
+def ledger_totals(*, vouchers) -> dict[str, int]:
+    """The ledger of `vouchers` (a queryset), summed per transaction type: one query."""
+    rows = (
+        VoucherTransaction.objects.filter(voucher__in=vouchers)
+        .order_by()
+        .values("type")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["type"]: row["total"] or 0 for row in rows}

@@ -1,6 +1,6 @@
 """Categories and campaign templates."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.core.errors import ApplicationError
 
@@ -15,7 +15,7 @@ from ..models import (
 
 
 def _name(value, what: str) -> str:
-    name = str(value or "").strip()
+    name = value.strip() if isinstance(value, str) else ""
     if not name or len(name) > 255:
         raise ApplicationError(
             f"A {what} needs a name (up to 255 characters).", key="invalid_payload", details="name"
@@ -61,7 +61,13 @@ def _category_save(category: Category, payload: dict, *, partial: bool) -> Categ
                 details="stacking_rules_type",
             )
         category.stacking_rules_type = payload["stacking_rules_type"]
-    category.save()
+    try:
+        with transaction.atomic():
+            category.save()
+    except IntegrityError as exc:  # the same name, saved meanwhile
+        raise ApplicationError(
+            f"A category named “{category.name}” exists.", key="duplicate_found", code=409
+        ) from exc
     return category
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
 from apps.jobs.models import Job
@@ -37,8 +38,19 @@ MAX_ROUNDS = 50  # rounds of redrawing collisions before giving up (the code spa
 JOB_TYPE = "campaign.generate"
 
 
-def code_config_for(campaign: Campaign) -> CodeConfig:
-    return CodeConfig(campaign.code_config, case_sensitive=campaign.project.codes_case_sensitive)
+def code_config_for(campaign: Campaign, overrides: dict | None = None) -> CodeConfig:
+    config = (overrides or {}).get("code_config") or campaign.code_config
+    return CodeConfig(config, case_sensitive=campaign.project.codes_case_sensitive)
+
+
+def _with_overrides(template: dict, overrides: dict | None) -> dict:
+    """The template with a job's overrides (campaigns.clean_code_overrides) applied."""
+    for field, value in (overrides or {}).items():
+        if field in ("start_date", "expiration_date"):
+            template[field] = parse_datetime(value) if value else None
+        elif field != "code_config":
+            template[field] = value
+    return template
 
 
 def voucher_template(campaign: Campaign, now: datetime) -> dict:
@@ -84,12 +96,18 @@ def opening_entry(campaign: Campaign) -> tuple[str, int] | None:
 
 
 def generate_codes(
-    campaign: Campaign, count: int, *, now: datetime | None = None, on_batch=None
+    campaign: Campaign,
+    count: int,
+    *,
+    now: datetime | None = None,
+    on_batch=None,
+    overrides: dict | None = None,
 ) -> int:
-    """Insert `count` new random codes into the campaign; returns how many were inserted."""
+    """Insert `count` new random codes into the campaign; returns how many were inserted.
+    `overrides` replace template values (and the code config) for these codes."""
     now = now or timezone.now()
-    config = code_config_for(campaign)
-    template = voucher_template(campaign, now)
+    config = code_config_for(campaign, overrides)
+    template = _with_overrides(voucher_template(campaign, now), overrides)
     opening = opening_entry(campaign)
     inserted, rounds = 0, 0
     while inserted < count:
@@ -234,12 +252,13 @@ def _insert_portable(codes, config, template, opening) -> int:
     return len(added)
 
 
-def generation_start(*, campaign: Campaign, count: int, created_by=None):
-    """Check the code space, then generate `count` more codes in a bulk job after commit."""
+def generation_start(*, campaign: Campaign, count: int, created_by=None, overrides=None):
+    """Check the code space, then generate `count` more codes in a bulk job after commit.
+    `overrides` (JSON: campaigns.clean_code_overrides) apply to the codes of this job."""
     if count < 1:
         raise ApplicationError("Generate at least one code.", details="vouchers_count")
     live = Voucher.objects.filter(campaign=campaign).count()
-    code_config_for(campaign).check_room(live=live, requested=count)
+    code_config_for(campaign, overrides).check_room(live=live, requested=count)
     from ..tasks import campaign_generate_task
 
     job = job_create(
@@ -247,7 +266,12 @@ def generation_start(*, campaign: Campaign, count: int, created_by=None):
         type=JOB_TYPE,
         created_by=created_by,
         total=count,
-        params={"campaign": campaign.public_id, "target": live + count, "count": count},
+        params={
+            "campaign": campaign.public_id,
+            "target": live + count,
+            "count": count,
+            **({"overrides": overrides} if overrides else {}),
+        },
     )
     Campaign.objects.filter(pk=campaign.pk).update(
         vouchers_generation_status=CreationStatus.IN_PROGRESS
@@ -272,6 +296,7 @@ def campaign_generate(*, job_id: int) -> dict:
             campaign,
             max(0, target - have),
             on_batch=lambda n: job_progress(job_id=job_id, processed=done_before + n),
+            overrides=job.params.get("overrides"),
         )
     except Exception as exc:
         Campaign.objects.filter(pk=campaign.pk).update(

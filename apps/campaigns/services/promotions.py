@@ -19,17 +19,29 @@ def _invalid(message: str, field: str) -> ApplicationError:
     return ApplicationError(message, key="invalid_payload", details=field)
 
 
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _tier_fields(campaign: Campaign, payload: dict, *, partial: bool) -> dict:
+    if not isinstance(payload, dict):
+        raise _invalid("A promotion tier is an object with a name and an action.", "tiers")
     fields: dict = {}
     if not partial or "name" in payload:
-        name = str(payload.get("name") or "").strip()
+        name = _text(payload.get("name"))
         if not name or len(name) > 255:
             raise _invalid("A promotion tier needs a name (up to 255 characters).", "name")
         fields["name"] = name
     if "banner" in payload:
-        fields["banner"] = str(payload.get("banner") or "")[:500]
+        banner = payload.get("banner") or ""
+        if not isinstance(banner, str):
+            raise _invalid("banner must be text.", "banner")
+        fields["banner"] = banner[:500]
     if not partial or "action" in payload:
-        fields["discount"] = clean_discount((payload.get("action") or {}).get("discount"))
+        action = payload.get("action")
+        if not isinstance(action, dict):
+            raise _invalid("action must be an object with a discount.", "action")
+        fields["discount"] = clean_discount(action.get("discount"))
     if "hierarchy" in payload:
         hierarchy = payload["hierarchy"]
         if isinstance(hierarchy, bool) or not isinstance(hierarchy, int) or hierarchy < 1:
@@ -96,9 +108,17 @@ def tiers_reorder(*, campaign: Campaign, tier_ids: list[str]) -> list[PromotionT
     return [tiers[public_id] for public_id in tier_ids]
 
 
-def _stack_tiers(campaign: Campaign, tier_ids) -> list[PromotionTier]:
+def _stack_tiers(campaign: Campaign, tiers) -> list[PromotionTier]:
+    """The tiers a stack's `tiers: {ids: [...], hierarchy_mode: "MANUAL"}` names, in order."""
+    if not isinstance(tiers, dict):
+        raise _invalid("tiers must be {ids: [...], hierarchy_mode: MANUAL}.", "tiers")
+    if tiers.get("hierarchy_mode", "MANUAL") != "MANUAL":
+        raise _invalid("tiers.hierarchy_mode can only be MANUAL.", "tiers.hierarchy_mode")
+    tier_ids = tiers.get("ids")
     if not isinstance(tier_ids, list) or not 1 <= len(tier_ids) <= PromotionStack.MAX_TIERS:
         raise _invalid(f"A stack holds 1 to {PromotionStack.MAX_TIERS} tiers.", "tiers.ids")
+    if not all(isinstance(ref, str) for ref in tier_ids):
+        raise _invalid("tiers.ids lists promotion tier ids.", "tiers.ids")
     if len(set(tier_ids)) != len(tier_ids):
         raise _invalid("A tier can be in a stack once.", "tiers.ids")
     found = {
@@ -120,12 +140,12 @@ def _stack_tiers(campaign: Campaign, tier_ids) -> list[PromotionTier]:
 def stack_create(*, campaign: Campaign, payload: dict) -> PromotionStack:
     if campaign.campaign_type != CampaignType.PROMOTION:
         raise _invalid("Only promotion campaigns have stacks.", "campaign")
-    name = str(payload.get("name") or "").strip()
+    name = _text(payload.get("name"))
     if not name or len(name) > 255:
         raise _invalid("A stack needs a name (up to 255 characters).", "name")
     if PromotionStack.objects.filter(campaign=campaign, name=name).exists():
         raise ApplicationError(f"A stack named “{name}” exists.", key="duplicate_found", code=409)
-    tiers = _stack_tiers(campaign, (payload.get("tiers") or {}).get("ids"))
+    tiers = _stack_tiers(campaign, payload.get("tiers"))
     stack = PromotionStack.objects.create(
         project=campaign.project,
         campaign=campaign,
@@ -141,7 +161,7 @@ def stack_create(*, campaign: Campaign, payload: dict) -> PromotionStack:
 @transaction.atomic
 def stack_update(*, stack: PromotionStack, payload: dict) -> PromotionStack:
     if "name" in payload:
-        name = str(payload.get("name") or "").strip()
+        name = _text(payload.get("name"))
         if not name or len(name) > 255:
             raise _invalid("A stack needs a name (up to 255 characters).", "name")
         if (
@@ -157,7 +177,7 @@ def stack_update(*, stack: PromotionStack, payload: dict) -> PromotionStack:
         stack.category = resolve_category(stack.project, payload)
     stack.save()
     if "tiers" in payload:
-        tiers = _stack_tiers(stack.campaign, (payload.get("tiers") or {}).get("ids"))
+        tiers = _stack_tiers(stack.campaign, payload.get("tiers"))
         StackTier.objects.filter(stack=stack).delete()
         StackTier.objects.bulk_create(
             [StackTier(stack=stack, tier=tier, position=i) for i, tier in enumerate(tiers)]

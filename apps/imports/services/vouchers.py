@@ -18,14 +18,19 @@ not overwritten.
 
 # ruff: noqa: S608 -- table and column names come from model meta; values are parameters.
 
+import csv
 import datetime as dt
+import io
 import json
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.core.files import File
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -46,6 +51,8 @@ from apps.core.filters import project_zone
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
 
+from .. import parsing
+from ..columns import default_target
 from ..models import ImportKind
 from .ids import make_public_ids
 from .plans import Batch, Plan
@@ -654,3 +661,119 @@ class VoucherWriter:
         ]
         VoucherTransaction.objects.bulk_create(entries, batch_size=1000)
         return [(public_id, campaign_id) for public_id, (_, campaign_id) in added.items()]
+
+
+# -- the API's imports into one campaign, and JSON imports -------------------------------------
+
+MAX_JSON_ITEMS = 5_000  # a JSON import is written in the request (a 1 MB body at most)
+MAX_REPORTED_FAILURES = 1_000
+JSON_JOB_TYPES = {False: "vouchers.import", True: "campaign.vouchers_import"}
+
+
+def vouchers_csv_for_campaign(*, upload, campaign: Campaign) -> File:
+    """The uploaded voucher CSV with every row put into `campaign`: a `campaign` column (the
+    campaign's id) written first, and any campaign column of the file dropped. The result goes
+    to `import_unattended` like any upload, so the rows follow the import's rules."""
+    upload.seek(0)
+    try:
+        facts = parsing.inspect_csv(upload)
+    except parsing.FileProblem as exc:
+        raise ApplicationError(str(exc), key="invalid_payload", details="file") from None
+    upload.seek(0)
+    source = io.TextIOWrapper(upload, encoding="utf-8-sig", newline="")
+    out = tempfile.TemporaryFile()  # noqa: SIM115 -- the caller gets (and closes) it
+    target = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    try:
+        reader = csv.reader(source, delimiter=facts.delimiter)
+        writer = csv.writer(target)
+        header = next(reader)
+        drop = {
+            index
+            for index, name in enumerate(header)
+            if default_target(ImportKind.VOUCHERS, name.strip()) == "campaign"
+        }
+        keep = [index for index in range(len(header)) if index not in drop]
+        writer.writerow(["campaign", *(header[index] for index in keep)])
+        for row in reader:
+            if not row:
+                writer.writerow([])
+                continue
+            cells = [row[index] for index in keep if index < len(row)]
+            writer.writerow([campaign.public_id, *cells, *row[len(header) :]])
+        target.flush()
+    except (csv.Error, UnicodeDecodeError) as exc:
+        out.close()
+        raise ApplicationError(
+            f"The file cannot be read as CSV: {exc}", key="invalid_payload", details="file"
+        ) from None
+    finally:
+        source.detach()
+        target.detach()
+    out.seek(0)
+    name = f"{Path(upload.name or 'vouchers').stem[:80]}.csv"
+    return File(out, name=name)
+
+
+def _item_failure(index: int, item, exc: ApplicationError) -> dict:
+    code = item.get("code") if isinstance(item, dict) else None
+    return {
+        "index": index,
+        "code": code if isinstance(code, str) else None,
+        "key": exc.key,
+        "message": exc.message,
+        "details": exc.details,
+    }
+
+
+def vouchers_import_json(*, project, items, campaign: Campaign | None = None, created_by=None):
+    """Voucherify's JSON import (`POST /v1/vouchers/import`, `/v1/campaigns/{id}/import`):
+    each item is a voucher with its code, created by `voucher_create` (into `campaign` when
+    given, else standalone). Items that fail are reported in the job's result; the others are
+    kept. Returns the finished Job, which the API answers as the async action."""
+    from apps.campaigns.services import voucher_create
+    from apps.jobs.services import job_create, job_finish, job_progress, job_start
+
+    if not isinstance(items, list) or not items:
+        raise ApplicationError(
+            "Send a list of vouchers, each with its code.", key="invalid_payload", details="body"
+        )
+    if len(items) > MAX_JSON_ITEMS:
+        raise ApplicationError(
+            f"Import at most {MAX_JSON_ITEMS:,} vouchers at once; use the CSV import for more.",
+            key="invalid_payload",
+            details="body",
+        )
+    job = job_create(
+        project=project,
+        type=JSON_JOB_TYPES[campaign is not None],
+        created_by=created_by,
+        total=len(items),
+        params={"campaign": campaign.public_id if campaign else None},
+    )
+    job_start(job_id=job.pk)
+    done, failed = 0, []
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise ApplicationError("Each voucher must be an object.", details=f"{index}")
+            code = item.get("code")
+            if not isinstance(code, str) or not code.strip():
+                raise ApplicationError("Each voucher needs its code.", details=f"{index}.code")
+            with transaction.atomic():
+                voucher_create(project=project, payload=item, campaign=campaign, code=code)
+            done += 1
+        except ApplicationError as exc:
+            failed.append(_item_failure(index, item, exc))
+        if index % 500 == 499:
+            job_progress(job_id=job.pk, processed=index + 1)
+    job_progress(job_id=job.pk, processed=len(items))
+    job_finish(
+        job_id=job.pk,
+        result={
+            "done_count": done,
+            "failed_count": len(failed),
+            "failed": failed[:MAX_REPORTED_FAILURES],
+        },
+    )
+    job.refresh_from_db()
+    return job
