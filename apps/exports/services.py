@@ -18,28 +18,32 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
+from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection, connections, transaction
-from django.db.models import Case, Count, F, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.fields import TextField
 from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
 
 from apps.campaigns.discounts import describe_discount
 from apps.campaigns.selectors import voucher_list
+from apps.core.conditions import FilterError, check_metadata_key, compile_filter, metadata_key
 from apps.core.csv import safe_cell, safe_row
 from apps.core.errors import ApplicationError
 from apps.core.money import currency_exponent
 from apps.customers.selectors import customer_list
-from apps.jobs.models import Job
+from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 from apps.metadata.services import schema_for
 from apps.orders.models import OrderItem
 from apps.orders.selectors import order_list
 from apps.products.selectors import product_list
 
+from .catalog import NOT_SUPPORTED, OBJECTS, ExportObject
 from .sql import IsoDate, IsoTimestamp, MajorUnits, MetadataText, SafeText
 
 logger = logging.getLogger(__name__)
@@ -56,10 +60,12 @@ class ExportKind:
     name: str  # customers | products | orders
     label: str
     metadata_resource: str  # apps.metadata Resource value
-    select: Callable  # (project, QueryDict) -> (queryset, filterset)
-    columns: Callable  # (exponent, currency[, queryset]) -> list[(header, expression)]
+    select: Callable | None  # (project, QueryDict) -> (queryset, filterset)
+    columns: Callable | None  # (exponent, currency[, queryset]) -> list[(header, expression)]
     # columns that depend on the rows (vouchers' discounts in words) get the queryset too
     columns_need_rows: bool = False
+    # False: only the API exports it (catalog.OBJECTS), the dashboard offers no such export
+    dashboard: bool = True
 
 
 def _customer_columns(exponent: int, currency: str) -> list[tuple[str, object]]:
@@ -210,6 +216,9 @@ KINDS = {
             _voucher_columns,
             columns_need_rows=True,
         ),
+        ExportKind("skus", "SKUs", "sku", None, None, dashboard=False),
+        ExportKind("redemptions", "Redemptions", "redemption", None, None, dashboard=False),
+        ExportKind("publications", "Publications", "publication", None, None, dashboard=False),
     )
 }
 
@@ -245,7 +254,7 @@ def export_start(*, project, kind: str, filters: str = "", created_by=None) -> J
     from .tasks import export_run_task
 
     spec = KINDS.get(kind)
-    if spec is None:
+    if spec is None or not spec.dashboard:
         raise ApplicationError(f"Unknown export “{kind}”.", key="invalid_export")
     filters = clean_filters(filters)
     _, filterset = _filtered_queryset(spec, project, filters)
@@ -269,20 +278,27 @@ def export_run(*, job_id: int, method: str | None = None) -> None:
     """Write the job's CSV file from scratch and finish the job. A job that already finished is
     left alone (a redelivered task); one left IN_PROGRESS by a crashed worker is redone.
     `method` ("copy" or "python") overrides the writer `export_write` picks (benchmarks)."""
-    job = Job.objects.select_related("project").get(pk=job_id)
-    spec = export_kind(job)
-    if job.is_finished:
+    job = Job.objects.select_related("project").filter(pk=job_id).first()
+    if job is None or job.is_finished:  # deleted meanwhile, or a redelivered task
         return
+    spec = export_kind(job)
     if spec is None:
         job_fail(job_id=job.pk, error=f"Unknown export type {job.type}.")
         return
     try:
-        queryset, _ = _filtered_queryset(spec, job.project, job.params.get("filters", ""))
+        columns = None
+        if "exported_object" in job.params:  # an export made through the API
+            queryset = api_queryset(job.project, job.params)
+            columns = api_columns(job.project, job.params, queryset)
+        else:
+            queryset, _ = _filtered_queryset(spec, job.project, job.params.get("filters", ""))
         total = queryset.count()
         if not job_start(job_id=job.pk, total=total):
             return
         job_progress(job_id=job.pk, processed=0)
-        result = _write_export(job=job, spec=spec, queryset=queryset, method=method)
+        result = _write_export(
+            job=job, spec=spec, queryset=queryset, method=method, columns=columns
+        )
     except Exception as exc:
         logger.exception("Export %s failed", job.public_id)
         job_fail(job_id=job.pk, error=f"The export failed: {exc}")
@@ -338,15 +354,23 @@ def export_columns(*, project, spec: ExportKind, queryset: QuerySet) -> tuple[li
 
 
 def export_write(
-    *, project, spec: ExportKind, queryset: QuerySet, out, on_progress=None, method=None
+    *,
+    project,
+    spec: ExportKind,
+    queryset: QuerySet,
+    out,
+    on_progress=None,
+    method=None,
+    columns: tuple[list, bool] | None = None,
 ) -> dict:
     """Stream `queryset` as CSV (UTF-8) into the binary file `out`. Returns counts and header.
 
     PostgreSQL streams with COPY ... TO STDOUT (the database formats, escapes and quotes every
     cell, about 4x faster than Python); other databases, or `method="python"`, iterate a
-    server-side cursor through csv.writer. Both write the same cells.
+    server-side cursor through csv.writer. Both write the same cells. `columns`
+    ([(header, expression)], truncated) replaces the kind's (an API export's chosen fields).
     """
-    columns, truncated = export_columns(project=project, spec=spec, queryset=queryset)
+    columns, truncated = columns or export_columns(project=project, spec=spec, queryset=queryset)
     header = [name for name, _ in columns]
     text = io.StringIO()
     csv.writer(text).writerow(safe_row(header))
@@ -422,7 +446,9 @@ def _write_rows_copy(queryset, expressions, out, on_progress) -> int:
     return written
 
 
-def _write_export(*, job: Job, spec: ExportKind, queryset: QuerySet, method=None) -> dict:
+def _write_export(
+    *, job: Job, spec: ExportKind, queryset: QuerySet, method=None, columns=None
+) -> dict:
     """Write to a private temporary file and move it into place only when complete, so a crash
     or a second delivery never leaves a half-written file at the final name."""
     name = export_file_name(job)
@@ -443,6 +469,7 @@ def _write_export(*, job: Job, spec: ExportKind, queryset: QuerySet, method=None
                     out=out,
                     on_progress=progress,
                     method=method,
+                    columns=columns,
                 )
             os.replace(part, final_path)
         finally:
@@ -458,6 +485,7 @@ def _write_export(*, job: Job, spec: ExportKind, queryset: QuerySet, method=None
                 out=spool,
                 on_progress=progress,
                 method=method,
+                columns=columns,
             )
             spool.seek(0)
             if default_storage.exists(name):
@@ -478,3 +506,219 @@ def export_file_open(job: Job):
     if not name.startswith(f"{job.project.public_id}/exports/"):
         raise FileNotFoundError(name)
     return default_storage.open(name, "rb")
+
+
+# --- exports made through the API (Voucherify's POST /v1/exports) ---------------------------
+
+API_CHANNEL = "API"
+DOWNLOAD_SALT = "exports.download"
+DOWNLOAD_MAX_AGE = 24 * 3600  # seconds a download link works
+
+
+def invalid_params(message: str, details: str = "") -> ApplicationError:
+    return ApplicationError(message, key="invalid_export_params", details=details)
+
+
+def _api_object(name: Any) -> ExportObject:
+    if name in NOT_SUPPORTED:
+        raise invalid_params(f"Exports of {name} are not supported.", "exported_object")
+    if not isinstance(name, str) or name not in OBJECTS:
+        raise invalid_params(
+            f"exported_object must be one of {', '.join(OBJECTS)}.", "exported_object"
+        )
+    return OBJECTS[name]
+
+
+def _api_fields(spec: ExportObject, project, fields: Any) -> list[str]:
+    if fields is None or fields == []:
+        return list(spec.default_fields)
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise ApplicationError(
+            "parameters.fields must be a list of field names.",
+            key="invalid_export_fields",
+            details="parameters.fields",
+        )
+    known = spec.fields(project)
+    unknown = [f for f in fields if f not in known and f != "metadata" and metadata_key(f) is None]
+    if unknown:
+        raise ApplicationError(
+            f"Unknown {spec.name} export field(s): {', '.join(unknown)}. Use any of "
+            f"{', '.join([*known, 'metadata', 'metadata.<key>'])}.",
+            key="invalid_export_fields",
+            details="parameters.fields",
+        )
+    for name in fields:
+        if metadata_key(name) is not None:
+            try:
+                check_metadata_key(metadata_key(name), field=name)
+            except FilterError as exc:
+                raise ApplicationError(
+                    exc.message, key="invalid_export_fields", details="parameters.fields"
+                ) from exc
+    return list(dict.fromkeys(fields))
+
+
+def _api_order(spec: ExportObject, order: Any) -> str | None:
+    if order is None:
+        return None
+    name = order.removeprefix("-") if isinstance(order, str) else None
+    if name not in spec.orders:
+        raise invalid_params(
+            f"parameters.order must be one of {', '.join(spec.orders)} (prefix - for descending).",
+            "parameters.order",
+        )
+    return order
+
+
+def _api_filter(spec: ExportObject, project, filters: Any):
+    """The `filters` as a Q over the rows; FilterError messages name the field."""
+    if filters is not None and not isinstance(filters, dict):
+        raise invalid_params("parameters.filters must be an object.", "parameters.filters")
+    try:
+        return compile_filter(filters or None, spec.filters)
+    except FilterError as exc:
+        raise invalid_params(f"parameters.filters: {exc.message}", "parameters.filters") from exc
+
+
+def export_create(*, project, exported_object: Any, parameters: Any = None, created_by=None):
+    """Voucherify's Create Export: rows of `exported_object` narrowed by `parameters.filters`
+    (Voucherify's filter JSON), in `parameters.order`, with the columns `parameters.fields`
+    (or the object's defaults). Everything is checked here; a job writes the file."""
+    from .tasks import export_run_task
+
+    spec = _api_object(exported_object)
+    parameters = {} if parameters is None else parameters
+    if not isinstance(parameters, dict):
+        raise invalid_params("parameters must be an object.", "parameters")
+    fields = _api_fields(spec, project, parameters.get("fields"))
+    order = _api_order(spec, parameters.get("order"))
+    _api_filter(spec, project, parameters.get("filters"))
+    campaign_id = parameters.get("campaign_id")
+    if campaign_id is not None and (spec.name != "voucher" or not isinstance(campaign_id, str)):
+        raise invalid_params(
+            "parameters.campaign_id names the campaign of a voucher export.",
+            "parameters.campaign_id",
+        )
+    saved = {"fields": fields}
+    if order:
+        saved["order"] = order
+    if parameters.get("filters"):
+        saved["filters"] = parameters["filters"]
+    if campaign_id:
+        saved["campaign_id"] = campaign_id
+    with transaction.atomic():
+        job = job_create(
+            project=project,
+            type=JOB_TYPE_PREFIX + spec.kind,
+            created_by=created_by,
+            params={
+                "kind": spec.kind,
+                "filters": "",
+                "exported_object": spec.name,
+                "channel": API_CHANNEL,
+                "parameters": saved,
+            },
+        )
+        export_run_task.delay_on_commit(job.pk)
+    return job
+
+
+def api_queryset(project, params: dict) -> QuerySet:
+    """The rows of an API export job, filtered and ordered as it asked."""
+    spec = OBJECTS[params["exported_object"]]
+    parameters = params.get("parameters") or {}
+    queryset = spec.rows(project).filter(_api_filter(spec, project, parameters.get("filters")))
+    campaign_id = parameters.get("campaign_id")
+    if campaign_id:
+        queryset = queryset.filter(
+            Q(campaign__public_id=campaign_id) | Q(campaign__name=campaign_id)
+        )
+    order = parameters.get("order") or "-created_at"
+    name = order.removeprefix("-")
+    field = spec.orders.get(name, "created_at")
+    descending = order.startswith("-")
+    return queryset.order_by(f"-{field}" if descending else field, "-pk" if descending else "pk")
+
+
+def api_columns(project, params: dict, queryset: QuerySet) -> tuple[list, bool]:
+    """[(header, expression)] for the job's fields, and whether metadata keys were cut."""
+    spec = OBJECTS[params["exported_object"]]
+    known = spec.fields(project)
+    columns, truncated = [], False
+    for name in (params.get("parameters") or {}).get("fields") or spec.default_fields:
+        key = metadata_key(name)
+        if name == "metadata":
+            resource = KINDS[spec.kind].metadata_resource
+            schema = schema_for(project=project, resource=resource)
+            keys = metadata_keys(queryset, schema_keys=schema.properties.keys())
+            truncated = len(keys) > MAX_METADATA_COLUMNS
+            columns += [
+                (f"metadata.{key}", MetadataText("metadata", key=key))
+                for key in keys[:MAX_METADATA_COLUMNS]
+            ]
+        elif key is not None:
+            columns.append((name, MetadataText("metadata", key=key)))
+        else:
+            columns.append((name, known[name]))
+    return columns, truncated
+
+
+def export_exported_object(job: Job) -> str:
+    """Voucherify's name for what the export holds (`order`, `customer`, ...)."""
+    if "exported_object" in job.params:
+        return job.params["exported_object"]
+    kind = job.type.removeprefix(JOB_TYPE_PREFIX)
+    return next((spec.name for spec in OBJECTS.values() if spec.kind == kind), kind)
+
+
+def export_token(job: Job) -> str:
+    """A signed token naming the export and its project: it downloads the file, without an API
+    key, for DOWNLOAD_MAX_AGE seconds."""
+    return signing.dumps({"export": job.public_id, "project": job.project_id}, salt=DOWNLOAD_SALT)
+
+
+def export_for_token(*, export_id: str, token: str) -> Job:
+    """The finished export a download token grants, or ApplicationError (401 for a bad or
+    expired token, 404 when the export or its file is gone or not finished)."""
+    try:
+        granted = signing.loads(token, salt=DOWNLOAD_SALT, max_age=DOWNLOAD_MAX_AGE)
+    except signing.BadSignature as exc:  # SignatureExpired is one too
+        raise ApplicationError(
+            "Unauthorized",
+            key="unauthorized",
+            code=401,
+            details="The download token is invalid or has expired; get the export again.",
+        ) from exc
+    if not isinstance(granted, dict) or granted.get("export") != export_id:
+        raise ApplicationError(
+            "Unauthorized",
+            key="unauthorized",
+            code=401,
+            details="The download token is for another export.",
+        )
+    job = (
+        Job.objects.select_related("project")
+        .filter(
+            public_id=export_id,
+            project_id=granted.get("project"),
+            type__startswith=JOB_TYPE_PREFIX,
+            status=JobStatus.DONE,
+        )
+        .first()
+    )
+    if job is None:
+        raise ApplicationError(
+            "Resource not found",
+            key="not_found",
+            code=404,
+            details=f"Cannot find a finished export with id {export_id}",
+        )
+    return job
+
+
+def export_delete(*, job: Job) -> None:
+    """Remove the export and its file."""
+    name = (job.result or {}).get("file", "")
+    if name.startswith(f"{job.project.public_id}/exports/") and default_storage.exists(name):
+        default_storage.delete(name)
+    job.delete()

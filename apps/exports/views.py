@@ -32,7 +32,7 @@ def export_list(request):
     context = {
         "page": page,
         "polling": any(not job.is_finished for job in page),
-        "kinds": services.KINDS.values(),
+        "kinds": [kind for kind in services.KINDS.values() if kind.dashboard],
     }
     return render_page_or_partial(request, "exports/export_list.html", context, partial="results")
 

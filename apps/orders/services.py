@@ -1,6 +1,6 @@
 """Writes for orders: upsert by id/source_id, items, status events, customer summaries."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
-from apps.core.hooks import customers_changed
+from apps.core.hooks import customers_bulk_changed, customers_changed
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
+from apps.jobs.models import Job
+from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
 from apps.products.models import Product, Sku
@@ -215,6 +217,7 @@ def order_upsert(
     now: datetime | None = None,
     customer: Customer | None = None,
     items: list[OrderItem] | None = None,
+    notify: bool = True,
 ) -> tuple[Order, bool]:
     """Create or update an order from Voucherify's order object. Returns (order, created).
 
@@ -224,6 +227,7 @@ def order_upsert(
 
     A caller that already resolved the customer or the items (a redemption: its validation
     snapshot has them, discounts included) passes them in and they are not looked up again.
+    `notify=False` leaves segment updates to the caller (an import announces one bulk change).
     """
     now = now or timezone.now()
     if not isinstance(payload, dict):
@@ -236,13 +240,7 @@ def order_upsert(
     metadata = payload.get("metadata")
     if metadata is not None:
         metadata = schema_for(project=project, resource=Resource.ORDER).check(metadata)
-    created_at = payload.get("created_at")
-    if created_at is not None:
-        created_at = (
-            parse_datetime(str(created_at)) if not isinstance(created_at, datetime) else created_at
-        )
-        if created_at is None:
-            raise invalid("created_at must be an ISO 8601 date and time", "created_at")
+    created_at = _created_at(payload.get("created_at"))
     with transaction.atomic():
         order, created = _lock_or_new(project, payload)
         previous_customer_id = order.customer_id
@@ -284,8 +282,23 @@ def order_upsert(
         customers_refresh_order_summary(
             customer_ids={order.customer_id, previous_customer_id} - {None}
         )
-        customers_changed(project.pk, [order.customer_id, previous_customer_id])
+        if notify:
+            customers_changed(project.pk, [order.customer_id, previous_customer_id])
     return order, created
+
+
+def _created_at(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        parsed = None
+    if parsed is None:
+        raise invalid("created_at must be an ISO 8601 date and time", "created_at")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
 
 
 def _lock_or_new(project, payload: dict) -> tuple[Order, bool]:
@@ -349,6 +362,80 @@ def _event(order: Order, type: str, *, imported: bool, now: datetime) -> OrderEv
         imported=imported,
         created_at=now,
     )
+
+
+IMPORT_JOB = "ORDERS.IMPORT"
+MAX_IMPORT_ORDERS = 2000  # Voucherify: "There is a 2000 limit of orders per one request."
+
+
+def orders_import_start(*, project, orders: list, created_by=None) -> Job:
+    """Voucherify's Import Orders: historical orders, upserted by a Celery job as `imported`
+    (their events trigger nothing). The list's shape is checked here; each order's fields when
+    the job applies it (a bad order fails alone and is reported in the job's result)."""
+    from .tasks import orders_import_task
+
+    if not isinstance(orders, list) or not orders:
+        raise invalid("the body must be a non-empty list of orders")
+    if len(orders) > MAX_IMPORT_ORDERS:
+        raise invalid(f"an import has at most {MAX_IMPORT_ORDERS} orders (got {len(orders)})")
+    for index, order in enumerate(orders):
+        if not isinstance(order, dict):
+            raise invalid(f"orders[{index}] must be an object", f"orders[{index}]")
+    with transaction.atomic():
+        job = job_create(
+            project=project,
+            type=IMPORT_JOB,
+            created_by=created_by,
+            total=len(orders),
+            params={"orders": orders},
+        )
+        orders_import_task.delay_on_commit(job.pk)
+    return job
+
+
+def orders_import_run(*, job_id: int) -> None:
+    """Upsert each order of an import job in its own transaction; the result lists each
+    order's id (or its error). A finished job is left alone (a redelivered task)."""
+    job = Job.objects.select_related("project").filter(pk=job_id).first()
+    if job is None or not job_start(job_id=job.pk):
+        return
+    try:
+        results = _import_orders(job)
+    except Exception:
+        job_fail(job_id=job.pk, error="The import stopped because of an unexpected error.")
+        raise
+    failed = sum(1 for result in results if "error" in result)
+    imported = len(results) - failed
+    if imported:
+        customers_bulk_changed(job.project_id)  # segments recompute once, not per order
+    job_finish(
+        job_id=job.pk,
+        result={
+            "message": f"{imported} order(s) imported, {failed} failed.",
+            "imported": imported,
+            "failed": failed,
+            "results": results,
+        },
+    )
+
+
+def _import_orders(job: Job) -> list[dict]:
+    results = []
+    for done, payload in enumerate(job.params.get("orders", []), start=1):
+        try:
+            order, created = order_upsert(
+                project=job.project, payload=payload, imported=True, notify=False
+            )
+            results.append(
+                {"id": order.public_id, "source_id": order.source_id, "created": created}
+            )
+        except ApplicationError as exc:
+            results.append(
+                {"source_id": payload.get("source_id"), "error": exc.message, "key": exc.key}
+            )
+        if done % 100 == 0:
+            job_progress(job_id=job.pk, processed=done)
+    return results
 
 
 def order_set_status(*, order: Order, status: str, now: datetime | None = None) -> Order:

@@ -30,6 +30,14 @@ PRODUCT_FIELDS: dict[str, FieldSpec] = {
     "price": FieldSpec("price", "number", label="Price"),
     "created_at": FieldSpec("created_at", "datetime", label="Created"),
 }
+# Fields of Voucherify's collection filter the builder does not offer, but filters sent through
+# the API may use (`product_id` is Voucherify's other name for the product's id).
+MORE_FIELDS: dict[str, FieldSpec] = {
+    "id": FieldSpec("public_id", "string", label="Id"),
+    "product_id": FieldSpec("public_id", "string", label="Id"),
+    "image_url": FieldSpec("image_url", "string", label="Image URL"),
+    "updated_at": FieldSpec("updated_at", "datetime", label="Updated"),
+}
 MONEY_FIELDS = frozenset({"price"})
 OTHER_METADATA = "metadata.*"  # the builder's "another metadata key" choice
 SCHEMA_TYPES = {
@@ -51,6 +59,8 @@ def product_filter_fields(project) -> Callable[[str], FieldSpec | None]:
     def resolve(name: str) -> FieldSpec | None:
         if name in PRODUCT_FIELDS:
             return PRODUCT_FIELDS[name]
+        if name in MORE_FIELDS:
+            return MORE_FIELDS[name]
         key = metadata_key(name)
         if key is None:
             return None
@@ -216,7 +226,7 @@ def filter_to_rows(filter_json, *, fields, currency: str) -> Builder | None:
             spec = fields(name)
         except FilterError:
             return None
-        if spec is None:
+        if spec is None or name in MORE_FIELDS:  # not a builder field: the JSON editor shows it
             return None
         for operator, operand in conditions.items():
             if operator not in OPERATOR_LABELS:

@@ -6,6 +6,8 @@ from django.db import IntegrityError, transaction
 
 from apps.core.conditions import FilterError
 from apps.core.errors import ApplicationError
+from apps.jobs.models import Job
+from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
 
@@ -27,11 +29,42 @@ def _price(value: Any, field: str = "price") -> int | None:
     return value
 
 
+def _text(value: Any, field: str, *, key: str, limit: int = 255) -> str:
+    """A text field: a string (or nothing), stripped; anything else is refused by name."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ApplicationError(f"{field} must be text", key=key, details=field)
+    value = value.strip()
+    if len(value) > limit:
+        raise ApplicationError(f"{field} has at most {limit} characters", key=key, details=field)
+    return value
+
+
+def _label(value: Any, field: str, *, key: str) -> str:
+    """A name: text, stripped and cut at 255 characters (what the forms allow)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ApplicationError(f"{field} must be text", key=key, details=field)
+    return value.strip()[:255]
+
+
+def _source_id(value: Any, *, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 255:
+        raise ApplicationError(
+            "source_id must be text of at most 255 characters", key=key, details="source_id"
+        )
+    return value
+
+
 def clean_product_data(*, project, data: dict) -> dict:
     """Validate the writable product fields present in `data` (partial updates stay partial)."""
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = (data["name"] or "").strip()[:255]
+        cleaned["name"] = _label(data["name"], "name", key="invalid_product")
     if "price" in data:
         cleaned["price"] = _price(data["price"])
     if "attributes" in data:
@@ -40,7 +73,9 @@ def clean_product_data(*, project, data: dict) -> dict:
             raise ApplicationError("attributes must be a list of names", key="invalid_product")
         cleaned["attributes"] = attributes
     if "image_url" in data:
-        cleaned["image_url"] = (data["image_url"] or "").strip()
+        cleaned["image_url"] = _text(
+            data["image_url"], "image_url", key="invalid_product", limit=2048
+        )
     if "metadata" in data:
         schema = schema_for(project=project, resource=Resource.PRODUCT)
         cleaned["metadata"] = schema.check(data["metadata"])
@@ -73,19 +108,58 @@ def product_upsert(*, project, source_id: str, data: dict) -> tuple[Product, boo
     if existing is None:
         try:
             return product_create(project=project, data=data, source_id=source_id), True
-        except ApplicationError:
+        except ApplicationError as exc:
+            if exc.key != "duplicate_found":
+                raise
+            # created at the same moment by another request: update that one
             existing = Product.objects.get(project=project, source_id=source_id)
     return product_update(product=existing, data=data), False
 
 
+def product_save(*, project, data: dict) -> tuple[Product, bool]:
+    """Voucherify's Create Product, which upserts: an `id` names the product to update (a 404
+    when the project has none), a `source_id` already in use updates that product, anything
+    else creates one. Returns (product, created)."""
+    public_id = data.get("id")
+    fields = {k: v for k, v in data.items() if k not in ("id", "source_id", "object")}
+    source_id = _source_id(data.get("source_id"), key="invalid_product")
+    if public_id is not None:
+        if not isinstance(public_id, str):
+            raise ApplicationError("id must be text", key="invalid_product", details="id")
+        product = Product.objects.filter(project=project, public_id=public_id).first()
+        if product is None:
+            raise _missing("product", public_id)
+        if source_id is not None and source_id != product.source_id:
+            raise ApplicationError(
+                "A product's source_id cannot be changed.",
+                key="invalid_product",
+                details="source_id",
+            )
+        return product_update(product=product, data=fields), False
+    if source_id is None:
+        return product_create(project=project, data=fields), True
+    return product_upsert(project=project, source_id=source_id, data=fields)
+
+
+def _missing(what: str, value: str) -> ApplicationError:
+    return ApplicationError(
+        "Resource not found",
+        key="not_found",
+        code=404,
+        details=f"Cannot find {what} with id {value}",
+        extra={"resource_id": value, "resource_type": what},
+    )
+
+
 def product_delete(*, product: Product) -> None:
+    """Remove the product and its SKUs (orders keep their lines, without the link)."""
     product.delete()
 
 
 def clean_sku_data(*, project, data: dict) -> dict:
     cleaned: dict[str, Any] = {}
     if "sku" in data:
-        cleaned["sku"] = (data["sku"] or "").strip()[:255]
+        cleaned["sku"] = _label(data["sku"], "sku", key="invalid_sku")
     if "price" in data:
         cleaned["price"] = _price(data["price"])
     if "attributes" in data:
@@ -94,7 +168,9 @@ def clean_sku_data(*, project, data: dict) -> dict:
             raise ApplicationError("SKU attributes must be an object", key="invalid_sku")
         cleaned["attributes"] = attributes
     if "image_url" in data:
-        cleaned["image_url"] = (data["image_url"] or "").strip()
+        cleaned["image_url"] = _text(data["image_url"], "image_url", key="invalid_sku", limit=2048)
+    if "currency" in data:
+        _sku_currency(project, data["currency"])
     if "metadata" in data:
         cleaned["metadata"] = schema_for(project=project, resource=Resource.SKU).check(
             data["metadata"]
@@ -129,8 +205,168 @@ def sku_upsert(*, product: Product, source_id: str, data: dict) -> tuple[Sku, bo
     return sku_update(sku=existing, data=data), False
 
 
+def _sku_currency(project, value: Any) -> None:
+    """Prices are in the project's currency; a SKU cannot name another one."""
+    if not isinstance(value, str) or value.strip().upper() != project.currency.upper():
+        raise ApplicationError(
+            f"SKU prices are in the project's currency ({project.currency}).",
+            key="invalid_sku",
+            details="currency",
+        )
+
+
+def sku_save(*, product: Product, data: dict) -> tuple[Sku, bool]:
+    """Voucherify's Create SKU, which upserts: an `id` or a `source_id` of an existing SKU of
+    `product` updates it; a SKU of another product is refused (SKU source ids are unique in the
+    whole catalog); otherwise a new SKU of `product`. Returns (sku, created)."""
+    public_id = data.get("id")
+    fields = {k: v for k, v in data.items() if k not in ("id", "source_id", "object")}
+    source_id = _source_id(data.get("source_id"), key="invalid_sku")
+    existing = None
+    if public_id is not None:
+        if not isinstance(public_id, str):
+            raise ApplicationError("id must be text", key="invalid_sku", details="id")
+        existing = Sku.objects.filter(project=product.project, public_id=public_id).first()
+        if existing is None:
+            raise _missing("sku", public_id)
+    elif source_id is not None:
+        existing = Sku.objects.filter(project=product.project, source_id=source_id).first()
+    if existing is None:
+        return sku_create(product=product, data=fields, source_id=source_id), True
+    if existing.product_id != product.pk:
+        raise ApplicationError(
+            f"SKU {existing.source_id or existing.public_id} belongs to another product.",
+            key="duplicate_found",
+            code=409,
+            details="source_id" if public_id is None else "id",
+        )
+    if source_id is not None and source_id != existing.source_id:
+        raise ApplicationError(
+            "A SKU's source_id cannot be changed.", key="invalid_sku", details="source_id"
+        )
+    return sku_update(sku=existing, data=fields), False
+
+
 def sku_delete(*, sku: Sku) -> None:
     sku.delete()
+
+
+# --- bulk updates (async actions) ------------------------------------------------------------
+
+BULK_UPDATE_JOB = "PRODUCTS.BULK_UPDATE"
+METADATA_UPDATE_JOB = "PRODUCTS.METADATA_UPDATE"
+MAX_BULK_RECORDS = 10_000
+
+
+def _bulk_source_ids(values: Any, where: str) -> list[str]:
+    if not isinstance(values, list) or not values:
+        raise ApplicationError(f"{where} must be a non-empty list", details=where)
+    if len(values) > MAX_BULK_RECORDS:
+        raise ApplicationError(
+            f"{where} has at most {MAX_BULK_RECORDS} entries (got {len(values)})", details=where
+        )
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value or len(value) > 255:
+            raise ApplicationError(
+                f"{where}[{index}] must be a source_id (text of 1 to 255 characters)",
+                details=f"{where}[{index}]",
+            )
+    return values
+
+
+def products_bulk_update_start(*, project, updates: list, created_by=None) -> Job:
+    """Voucherify's Update Products in Bulk: each entry (`source_id` plus product fields) is
+    upserted by a Celery job; the request is checked for shape here, each product's fields when
+    the job applies them (a bad entry fails alone and is reported in the job's result)."""
+    from .tasks import products_bulk_update_task
+
+    if not isinstance(updates, list) or not all(isinstance(u, dict) for u in updates):
+        raise ApplicationError("The body must be a list of product objects.")
+    _bulk_source_ids([u.get("source_id") for u in updates], "source_id")
+    with transaction.atomic():
+        job = job_create(
+            project=project,
+            type=BULK_UPDATE_JOB,
+            created_by=created_by,
+            total=len(updates),
+            params={"updates": updates},
+        )
+        products_bulk_update_task.delay_on_commit(job.pk)
+    return job
+
+
+def products_metadata_update_start(
+    *, project, source_ids: list, metadata: dict, created_by=None
+) -> Job:
+    """Voucherify's Update Products' Metadata in Bulk: `metadata` merged into the metadata of
+    each product named in `source_ids` (a product that does not exist is created), by a job."""
+    from .tasks import products_bulk_update_task
+
+    _bulk_source_ids(source_ids, "source_ids")
+    if not isinstance(metadata, dict) or not metadata:
+        raise ApplicationError("metadata must be a non-empty object", details="metadata")
+    with transaction.atomic():
+        job = job_create(
+            project=project,
+            type=METADATA_UPDATE_JOB,
+            created_by=created_by,
+            total=len(source_ids),
+            params={"source_ids": source_ids, "metadata": metadata},
+        )
+        products_bulk_update_task.delay_on_commit(job.pk)
+    return job
+
+
+def products_bulk_update_run(*, job_id: int) -> None:
+    """Apply a bulk update or metadata job, each product in its own transaction; the result
+    lists every source_id with `found` (it existed) and `updated` (written), and the error of
+    each one refused. A finished job is left alone (a redelivered task)."""
+    job = Job.objects.select_related("project").filter(pk=job_id).first()
+    if job is None or not job_start(job_id=job.pk):
+        return
+    try:
+        results = _bulk_apply(job)
+    except Exception:
+        job_fail(job_id=job.pk, error="The update stopped because of an unexpected error.")
+        raise
+    failed = sum(1 for result in results if not result["updated"])
+    updated = len(results) - failed
+    job_finish(
+        job_id=job.pk,
+        result={
+            "message": f"{updated} product(s) updated, {failed} failed.",
+            "updated": updated,
+            "failed": failed,
+            "results": results,
+        },
+    )
+
+
+def _bulk_apply(job: Job) -> list[dict]:
+    project = job.project
+    if job.type == METADATA_UPDATE_JOB:
+        metadata = job.params.get("metadata") or {}
+        entries = [(source_id, None) for source_id in job.params.get("source_ids", [])]
+    else:
+        metadata = None
+        entries = [(u.get("source_id"), u) for u in job.params.get("updates", [])]
+    results = []
+    for done, (source_id, update) in enumerate(entries, start=1):
+        existing = Product.objects.filter(project=project, source_id=source_id).first()
+        result = {"source_id": source_id, "found": existing is not None, "updated": True}
+        try:
+            if update is None:
+                merged = {**(existing.metadata if existing else {}), **metadata}
+                product_upsert(project=project, source_id=source_id, data={"metadata": merged})
+            else:
+                fields = {k: v for k, v in update.items() if k not in ("id", "source_id")}
+                product_upsert(project=project, source_id=source_id, data=fields)
+        except ApplicationError as exc:
+            result.update(updated=False, error=exc.message)
+        results.append(result)
+        if done % 100 == 0:
+            job_progress(job_id=job.pk, processed=done)
+    return results
 
 
 # --- collections ----------------------------------------------------------------------------
