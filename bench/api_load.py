@@ -6,8 +6,9 @@
     .venv/bin/python bench/api_load.py [--workers 3] [--clients 8] [--seconds 20]
 
 Targets (issue 7): POST /v1/validations (5 codes, 20-item cart, rules) >= 400 req/s with p95
-<= 30 ms; POST /v1/redemptions >= 250 req/s with p95 <= 50 ms. A plain indexed lookup
-(GET /v1/redemptions/{id}) is measured too, as the framework's floor.
+<= 30 ms; POST /v1/redemptions >= 250 req/s with p95 <= 50 ms and no over-redemption of a hot
+code; POST /v1/qualifications with 100 active campaigns and tiers p95 <= 60 ms. A plain indexed
+lookup (GET /v1/redemptions/{id}) is measured too, as the framework's floor.
 
 gunicorn runs `--workers` sync processes with persistent database connections; the load generator
 runs `--clients` threads in this process, each with a keep-alive HTTP connection, sending requests
@@ -102,6 +103,30 @@ def load(name: str, make_request, *, clients: int, seconds: float) -> None:
     )
 
 
+def ensure_promotions(project, tiers: int = 50):
+    """A promotion campaign with `tiers` active tiers (every other one behind the bench rule):
+    with the 50 code campaigns, 100 campaigns and tiers for qualifications to weigh."""
+    from apps.campaigns.models import Campaign, PromotionTier
+    from apps.rules.models import RuleAssignment, ValidationRule
+
+    campaign, _ = Campaign.objects.get_or_create(
+        project=project,
+        name="Bench promotions",
+        defaults={"campaign_type": "PROMOTION", "type": "AUTO_UPDATE", "code_config": {}},
+    )
+    rule = ValidationRule.objects.filter(project=project, name="Bench rule").first()
+    for n in range(PromotionTier.objects.filter(campaign=campaign).count(), tiers):
+        tier = PromotionTier.objects.create(
+            project=project,
+            campaign=campaign,
+            name=f"Bench tier {n:02d}",
+            hierarchy=n + 1,
+            discount={"type": "AMOUNT", "amount_off": 50 + n * 5, "effect": "APPLY_TO_ORDER"},
+        )
+        if rule is not None and n % 2:
+            RuleAssignment.objects.create(project=project, rule=rule, promotion_tier=tier)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=3)
@@ -163,6 +188,23 @@ def main() -> None:
         }
         return "POST", "/v1/redemptions", json.dumps(body), headers
 
+    ensure_promotions(project)
+
+    def qualification():
+        order, customer = cart()
+        body = {"customer": customer, "order": order, "scenario": "ALL", "options": {"limit": 10}}
+        return "POST", "/v1/qualifications", json.dumps(body), headers
+
+    # a hot code: every client redeems the same code, which has `hot_quantity` uses
+    hot_quantity = 200
+    hot = Voucher.objects.filter(project=project, redeemed_quantity=0).order_by("-pk").first()
+    Voucher.objects.filter(pk=hot.pk).update(redemption_quantity=hot_quantity)
+
+    def hot_redemption():
+        order, customer = cart()
+        body = {"redeemables": [{"object": "voucher", "id": hot.code}], "order": order}
+        return "POST", "/v1/redemptions", json.dumps({**body, "customer": customer}), headers
+
     some = Redemption.objects.filter(project=project).values_list("public_id", flat=True)
     lookups = list(some[:1000])
 
@@ -178,6 +220,15 @@ def main() -> None:
         load("GET /v1/redemptions/{id} (framework floor)", lookup, **vars_of(args))
         load("POST /v1/validations (5 codes, 20 lines)", validation, **vars_of(args))
         load("POST /v1/redemptions (1 code, 20 lines)", redemption, **vars_of(args))
+        load("POST /v1/qualifications (100 campaigns+tiers)", qualification, **vars_of(args))
+        load("POST /v1/redemptions, one hot code", hot_redemption, clients=args.clients, seconds=5)
+        hot.refresh_from_db()
+        succeeded = Redemption.objects.filter(voucher=hot, result="SUCCESS").count()
+        print(
+            f"hot code {hot.code}: {hot_quantity} uses, redeemed_quantity {hot.redeemed_quantity}, "
+            f"successful redemptions {succeeded}, over-redemption "
+            f"{max(0, succeeded - hot_quantity)}"
+        )
     finally:
         server.terminate()
         server.wait()
