@@ -39,6 +39,12 @@ def test_every_api_url_needs_a_key_and_answers_in_json():
 
 def test_the_openapi_document_lists_the_checkout_endpoints(client):
     document = client.get("/v1/openapi.json").json()
+    operation_ids = [
+        operation["operationId"]
+        for operations in document["paths"].values()
+        for operation in operations.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids)), "operation ids must be unique"
     for path in ("/v1/validations", "/v1/redemptions", "/v1/qualifications"):
         assert path in document["paths"], path
     assert client.get("/v1/docs").status_code == 200

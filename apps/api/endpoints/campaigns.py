@@ -23,10 +23,10 @@ from apps.redemptions.selectors import campaign_redemption_figures
 
 from .. import lookups
 from ..listing import invalid_query, ordering, page_of
-from ..payload import json_body
+from ..payload import csv_upload, json_body, json_list
 from ..shapes.campaigns import campaign, with_campaign_relations
 from .async_actions import accepted
-from .vouchers import assign, created_voucher, json_list, rules_of, transactions_page, upload
+from .vouchers import assign, created_voucher, rules_of, transactions_page
 
 router = Router(tags=["campaigns"])
 
@@ -134,7 +134,7 @@ def campaigns_add_vouchers(request, campaign_id: str, vouchers_count: int | None
 )
 def campaigns_import_csv(request, campaign_id: str):
     target = _campaign(request, campaign_id)
-    rows = vouchers_csv_for_campaign(upload=upload(request), campaign=target)
+    rows = vouchers_csv_for_campaign(upload=csv_upload(request), campaign=target)
     try:
         imp = import_unattended(project=request.api.project, kind=ImportKind.VOUCHERS, upload=rows)
     finally:

@@ -2,14 +2,12 @@
 import and bulk/metadata async updates.
 """
 
-import json
 from datetime import datetime
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from apps.core.errors import ApplicationError
 from apps.customers import selectors, services
 from apps.customers.models import Customer
 from apps.imports.models import ImportKind
@@ -17,7 +15,7 @@ from apps.imports.services import import_unattended
 
 from .. import lookups
 from ..listing import check_paging, invalid_query, ordering
-from ..payload import MAX_BODY, json_body, without_nulls
+from ..payload import csv_upload, json_body, json_list
 from ..serializers import iso
 from ..shapes.customers import customer, customer_reference, with_cards
 from ..shapes.segments import simple_segment
@@ -47,36 +45,16 @@ def _profile(body: dict) -> dict:
     "/customers/importCSV", summary="Import and Update Customers using CSV", response={202: dict}
 )
 def customers_import_csv(request):
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise ApplicationError(
-            "Send the CSV as multipart form-data in a field named file.",
-            key="invalid_payload",
-            details="file",
-        )
-    imp = import_unattended(project=request.api.project, kind=ImportKind.CUSTOMERS, upload=upload)
+    imp = import_unattended(
+        project=request.api.project, kind=ImportKind.CUSTOMERS, upload=csv_upload(request)
+    )
     return Status(202, accepted(imp.job))
-
-
-def _json_list(request) -> list:
-    """The body of a bulk request: a JSON array (explicit nulls dropped, as everywhere)."""
-    if len(request.body) > MAX_BODY:
-        raise ApplicationError("The request body is too large.", key="invalid_payload")
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApplicationError(
-            "The request body is not valid JSON.", key="invalid_payload", details=str(exc)
-        ) from exc
-    if not isinstance(data, list):
-        raise ApplicationError("The request body must be a JSON array.", key="invalid_payload")
-    return without_nulls(data)
 
 
 @router.post("/customers/bulk/async", summary="Update Customers in Bulk", response={202: dict})
 def customers_bulk_update(request):
     job = services.customers_bulk_update_start(
-        project=request.api.project, customers=_json_list(request)
+        project=request.api.project, customers=json_list(request)
     )
     return Status(202, accepted(job))
 
@@ -250,7 +228,11 @@ def _check_activity_filters(filters: ActivityFilters) -> None:
 
 
 @router.get("/customers/{customer_id}/activity", summary="List Customer Activity")
-@router.get("/customers/{customer_id}/activities", summary="List Customer Activities")
+@router.get(
+    "/customers/{customer_id}/activities",
+    summary="List Customer Activities",
+    operation_id="customers_activities",
+)
 def customers_activity(request, customer_id: str, filters: Query[ActivityFilters]):
     """The customer's activities, newest first by default; pass the last one's id as
     `starting_after_id` for the next page (`more_starting_after`)."""

@@ -8,11 +8,10 @@ from apps.orders.models import Order
 
 from .. import lookups
 from ..listing import ordering, page_of
-from ..payload import MAX_BODY, json_body
+from ..payload import MAX_BODY, json_body, json_list
 from ..shapes import orders as shapes
 from .async_actions import accepted
 from .exports import created
-from .products import json_list
 
 router = Router(tags=["orders"])
 

@@ -2,7 +2,6 @@
 is), get, update, delete, list, CSV imports and bulk updates as async actions, collections and
 the products in them. Parse, call the products services, serialize."""
 
-import json
 from datetime import UTC, datetime
 
 from django.db.models import Prefetch
@@ -18,7 +17,7 @@ from apps.products.models import CollectionItem, Product, ProductCollection, Sku
 
 from .. import lookups
 from ..listing import check_paging, envelope, invalid_query, ordering, page_of
-from ..payload import MAX_BODY, json_body, without_nulls
+from ..payload import csv_upload, json_body, json_list
 from ..shapes import products as shapes
 from .async_actions import accepted
 
@@ -28,37 +27,11 @@ PRODUCT_ORDER = {"created_at": "created_at", "updated_at": "updated_at"}
 MAX_BULK_BODY = 10 * 1024 * 1024  # Voucherify: a bulk update carries up to 10 MB
 
 
-def json_list(request, *, max_body: int = MAX_BODY) -> list:
-    """A JSON array body (bulk requests), explicit nulls dropped as in `json_body`."""
-    if len(request.body) > max_body:
-        raise ApplicationError("The request body is too large.", key="invalid_payload")
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApplicationError(
-            "The request body is not valid JSON.", key="invalid_payload", details=str(exc)
-        ) from exc
-    if not isinstance(data, list):
-        raise ApplicationError("The request body must be a JSON array.", key="invalid_payload")
-    return without_nulls(data)
-
-
 def aware(moment: datetime | None) -> datetime | None:
     """Query timestamps without a zone are UTC (the SDK sends them so)."""
     if moment is not None and timezone.is_naive(moment):
         return moment.replace(tzinfo=UTC)
     return moment
-
-
-def csv_upload(request):
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise ApplicationError(
-            "Send the CSV as multipart form-data in a field named file.",
-            key="invalid_payload",
-            details="file",
-        )
-    return upload
 
 
 def _fields(body: dict) -> dict:

@@ -6,12 +6,10 @@ codes are percent-decoded by Django before routing, so `%`, spaces and non-ASCII
 work. A code cannot contain `/` (services refuse it), as it would split the path.
 """
 
-import json
 from datetime import UTC, datetime
 
 from django.db import transaction
 from django.http import HttpResponse
-from django.http.multipartparser import MultiPartParserError
 from ninja import Router, Status
 
 from apps.campaigns import services
@@ -34,7 +32,7 @@ from apps.rules.services import assignment_create
 
 from .. import lookups
 from ..listing import check_paging, invalid_query, ordering, page_of
-from ..payload import MAX_BODY, json_body, without_nulls
+from ..payload import csv_upload, json_body, json_list
 from ..serializers import iso
 from ..shapes.campaigns import voucher, with_voucher_relations
 from .async_actions import accepted
@@ -51,30 +49,6 @@ REMOVALS = (TransactionType.CREDITS_REMOVAL, TransactionType.POINTS_REMOVAL)
 
 def invalid(message: str, details: str) -> ApplicationError:
     return ApplicationError(message, key="invalid_payload", details=details)
-
-
-def json_list(request) -> list:
-    """A JSON array body (the import endpoints), nulls dropped like json_body does."""
-    if len(request.body) > MAX_BODY:
-        raise invalid("The request body is too large.", "body")
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("The request body is not valid JSON.", str(exc)) from exc
-    if not isinstance(data, list):
-        raise invalid("The request body must be a JSON array of vouchers.", "body")
-    return without_nulls(data)
-
-
-def upload(request):
-    """The multipart `file` of a CSV import."""
-    try:
-        file = request.FILES.get("file")
-    except MultiPartParserError as exc:
-        raise invalid("The body is not valid multipart form data.", str(exc)) from None
-    if file is None:
-        raise invalid("Send the CSV as the multipart form field `file`.", "file")
-    return file
 
 
 def rules_of(request, payload: dict) -> list[ValidationRule]:
@@ -213,7 +187,7 @@ def vouchers_import_csv(request):
     """The CSV's columns are the dashboard import's (code, campaign, type, discount_type, …,
     metadata.<key>); rows that fail are counted in the async action's result."""
     imp = import_unattended(
-        project=request.api.project, kind=ImportKind.VOUCHERS, upload=upload(request)
+        project=request.api.project, kind=ImportKind.VOUCHERS, upload=csv_upload(request)
     )
     return Status(202, accepted(imp.job))
 
