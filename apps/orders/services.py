@@ -10,6 +10,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_bulk_changed, customers_changed
 from apps.customers.models import Customer
@@ -269,16 +270,20 @@ def order_upsert(
             for item in items:
                 item.order = order
             OrderItem.objects.bulk_create(items)
-        events = []
+        happened = []
         if created:
-            events.append(("order.created", order.created_at if imported else now))
+            happened.append(("order.created", order.created_at if imported else now))
         if order.status != previous_status and order.status != OrderStatus.CREATED:
-            events.append((f"order.{order.status.lower()}", now))
+            happened.append((f"order.{order.status.lower()}", now))
         elif not created and previous_status == order.status:
-            events.append(("order.updated", now))
+            happened.append(("order.updated", now))
         OrderEvent.objects.bulk_create(
-            _event(order, type, imported=imported, now=moment) for type, moment in events
+            _event(order, type, imported=imported, now=moment) for type, moment in happened
         )
+        if not imported:  # historical orders trigger nothing
+            for type, _ in happened:
+                if type in events.EVENT_TYPES:
+                    events.emit(project.pk, type, order)
         customers_refresh_order_summary(
             customer_ids={order.customer_id, previous_customer_id} - {None}
         )

@@ -15,32 +15,27 @@ def _generic(obj) -> dict:
 def shape(obj) -> dict:
     """`obj` as the API shows it (the same serializers, so receivers parse one format)."""
     from apps.api import serializers
+    from apps.api.shapes import campaigns, customers, orders, publications
 
     name = obj._meta.model_name
-    if name == "customererasure":  # a permanently deleted customer: nothing personal is left
-        return {"id": obj.customer_public_id, "object": "customer", "deleted": True}
-    if name == "redemption":
-        return serializers.redemption(obj, order=serializers.stored_order(obj.order))
-    if name == "redemptionrollback":
-        return serializers.rollback(obj, order=serializers.stored_order(obj.order))
-    if name == "order":
-        return serializers.stored_order(obj)
-    try:
-        if name == "customer":
-            from apps.api.shapes.customers import customer
-
-            return customer(obj)
-        if name == "voucher":
-            from apps.api.shapes.campaigns import voucher
-
-            return voucher(obj)
-        if name == "campaign":
-            from apps.api.shapes.campaigns import campaign
-
-            return campaign(obj)
-    except ImportError:  # pragma: no cover - the shapes module is part of the API app
-        pass
-    return _generic(obj)
+    shapes = {
+        "customer": customers.customer,
+        "voucher": campaigns.voucher,
+        "campaign": campaigns.campaign,
+        "order": orders.order,
+        "publication": publications.created,
+        "redemption": lambda r: serializers.redemption(r, order=serializers.stored_order(r.order)),
+        "redemptionrollback": lambda r: serializers.rollback(
+            r, order=serializers.stored_order(r.order)
+        ),
+        # a permanently deleted customer: nothing personal is left
+        "customererasure": lambda e: {
+            "id": e.customer_public_id,
+            "object": "customer",
+            "deleted": True,
+        },
+    }
+    return shapes[name](obj) if name in shapes else _generic(obj)
 
 
 def data(event: Event) -> dict:

@@ -84,3 +84,85 @@ def test_segment_entry_events_name_each_customer_and_the_segment(
     assert sorted(p["data"]["object"]["source_id"] for p in entered) == ["a", "b"]
     assert {p["data"]["segment"]["id"] for p in entered} == {segment.public_id}
     assert len({p["id"] for p in entered}) == 2  # an event per customer
+
+
+def test_order_events_follow_its_status_and_imports_trigger_nothing(
+    project, django_capture_on_commit_callbacks
+):
+    from apps.orders.services import order_upsert
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order, _ = order_upsert(
+            project=project, payload={"source_id": "o1", "amount": 1000, "status": "CREATED"}
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        order_upsert(project=project, payload={"source_id": "o1", "status": "PAID"})
+    with django_capture_on_commit_callbacks(execute=True):
+        order_upsert(
+            project=project,
+            payload={"source_id": "old", "amount": 500, "status": "PAID"},
+            imported=True,
+        )
+    assert [p["type"] for p in sent()] == ["order.created", "order.paid"]
+    paid = sent("order.paid")[0]["data"]["object"]
+    assert paid["id"] == order.public_id and paid["status"] == "PAID"
+
+
+def test_campaign_voucher_and_publication_events(project, django_capture_on_commit_callbacks):
+    from apps.campaigns import services as campaigns
+
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = campaigns.campaign_create(
+            project=project,
+            payload={
+                "name": "Spring",
+                "type": "STATIC",
+                "voucher": {"discount": {"type": "AMOUNT", "amount_off": 500}},
+            },
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        code = campaigns.voucher_create(
+            project=project, payload={}, campaign=campaign, code="SPRING-1"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns.campaign_set_active(campaign=campaign, active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns.campaign_set_active(campaign=campaign, active=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns.publication_create(
+            project=project, customer_payload={"source_id": "ann"}, voucher="SPRING-1"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns.voucher_delete(voucher=code)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns.campaign_delete(campaign=campaign)
+    types = [p["type"] for p in sent() if not p["type"].startswith("customer.")]
+    assert types == [
+        "campaign.created",
+        "voucher.created",
+        "campaign.disabled",
+        "campaign.enabled",
+        "publication.succeeded",
+        "voucher.published",
+        "voucher.deleted",
+        "campaign.deleted",
+    ]
+    published = sent("voucher.published")[0]["data"]
+    assert published["object"]["code"] == "SPRING-1"
+    assert published["customer"]["source_id"] == "ann"
+    assert sent("campaign.deleted")[0]["data"]["object"]["name"] == "Spring"
+
+
+def test_redemption_events_carry_the_redemption(project, django_capture_on_commit_callbacks):
+    from apps.redemptions.services import redemption_redeem
+    from tests.campaigns.factories import CampaignFactory, VoucherFactory
+
+    VoucherFactory(campaign=CampaignFactory(project=project), code="TEN")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = redemption_redeem(
+            project=project,
+            payload={"redeemables": [{"object": "voucher", "id": "TEN"}], "order": {"amount": 900}},
+        )
+    [payload] = sent("redemption.succeeded")
+    assert payload["data"]["object"]["id"] == done.parent.public_id
+    assert payload["data"]["object"]["result"] == "SUCCESS"

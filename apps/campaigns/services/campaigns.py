@@ -1,12 +1,14 @@
 """Campaigns and single vouchers: create (Voucherify's payload shape), update, enable, disable,
 delete, add codes, add a code with a specific value."""
 
-# ruff: noqa: S608 -- table names come from model meta; every value is a bound parameter.
+import copy
 
+# ruff: noqa: S608 -- table names come from model meta; every value is a bound parameter.
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.jobs.models import Job
 from apps.jobs.services import job_create, job_finish, job_progress, job_start
@@ -206,6 +208,7 @@ def campaign_create(
             standalone_code = _clean_code(project, standalone_code)
             count = campaign.vouchers_count = 0
     campaign.save()
+    events.emit(project.pk, "campaign.created", campaign)
     if campaign_type == CampaignType.PROMOTION:
         from .promotions import tier_create
 
@@ -301,12 +304,15 @@ def campaign_update(*, campaign: Campaign, payload: dict) -> Campaign:
             raise _invalid("unset_metadata_fields must list keys.", "unset_metadata_fields")
         campaign.metadata = {k: v for k, v in (campaign.metadata or {}).items() if k not in names}
     campaign.save()
+    events.emit(campaign.project_id, "campaign.updated", campaign)
     return campaign
 
 
 def campaign_set_active(*, campaign: Campaign, active: bool) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(active=active, updated_at=timezone.now())
     campaign.active = active
+    kind = "campaign.enabled" if active else "campaign.disabled"
+    events.emit(campaign.project_id, kind, campaign)
     return campaign
 
 
@@ -324,6 +330,7 @@ def campaign_delete(*, campaign: Campaign) -> None:
         for table in (links, ledger):
             cursor.execute(f"DELETE FROM {table} WHERE voucher_id IN ({codes})", [campaign.pk])
         cursor.execute(f"DELETE FROM {voucher} WHERE campaign_id = %s", [campaign.pk])
+    events.emit(campaign.project_id, "campaign.deleted", copy.copy(campaign))
     campaign.delete()
 
 
@@ -544,6 +551,7 @@ def voucher_create(
         )
     if campaign is not None:
         Campaign.objects.filter(pk=campaign.pk).update(vouchers_count=F("vouchers_count") + 1)
+    events.emit(project.pk, "voucher.created", voucher)
     return voucher
 
 
@@ -582,14 +590,18 @@ def voucher_update(*, voucher: Voucher, payload: dict) -> Voucher:
             raise _invalid("Only discount vouchers have a discount.", "discount")
         voucher.discount = clean_discount(payload["discount"])
     voucher.save()
+    events.emit(project.pk, "voucher.updated", voucher)
     return voucher
 
 
 def voucher_set_active(*, voucher: Voucher, active: bool) -> Voucher:
     Voucher.objects.filter(pk=voucher.pk).update(active=active, updated_at=timezone.now())
     voucher.active = active
+    events.emit(voucher.project_id, "voucher.updated", voucher)
     return voucher
 
 
+@transaction.atomic
 def voucher_delete(*, voucher: Voucher) -> None:
+    events.emit(voucher.project_id, "voucher.deleted", copy.copy(voucher))
     voucher.delete()

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
@@ -130,6 +131,9 @@ def publication_create(
                     for voucher in vouchers
                 ]
             )
+            events.emit(project.pk, "publication.succeeded", publication, customer=customer)
+            for published in vouchers:
+                events.emit(project.pk, "voucher.published", published, customer=customer)
     except IntegrityError:
         raise _duplicate(source_id) from None  # the same source_id, published meanwhile
     publication.published_vouchers = vouchers
