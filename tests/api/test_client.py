@@ -225,3 +225,13 @@ def test_a_browser_tracks_custom_events(shop):
     from apps.customers.models import CustomEvent
 
     assert CustomEvent.objects.get(project=shop).customer.source_id == "web-1"
+
+
+def test_a_browser_lists_the_available_promotion_tiers_only(shop):
+    from tests.campaigns.factories import PromotionTierFactory
+
+    live = PromotionTierFactory(campaign__project=shop, name="Live")
+    PromotionTierFactory(campaign=live.campaign, name="Off", active=False)
+    PromotionTierFactory(name="Someone else's")
+    body = browser(shop).get("/client/v1/promotions/tiers").json()
+    assert [tier["name"] for tier in body["tiers"]] == ["Live"]

@@ -23,7 +23,7 @@ from apps.redemptions.qualification import qualification_check
 from .. import ratelimit, serializers
 from ..auth import authenticate
 from ..payload import json_body
-from . import events
+from . import events, promotions
 
 # failures that tell a code exists: a client key sees them as an unknown code
 REVEALING = frozenset(
@@ -115,6 +115,12 @@ def client_validations(request):
 def client_qualifications(request):
     result = qualification_check(project=request.api.project, payload=json_body(request))
     return serializers.qualification(result)
+
+
+@router.get("/promotions/tiers", summary="List Promotion Tiers (client-side)")
+def client_tiers(request, limit: int = 10, page: int = 1, order: str | None = None):
+    """The promotions a storefront may show: available tiers only (active, in their dates)."""
+    return promotions.tiers_list(request, is_available=True, limit=limit, page=page, order=order)
 
 
 @router.post("/events", summary="Track Custom Event (client-side)")
