@@ -31,7 +31,21 @@ schema = _schema()
 
 
 @pytest.fixture
-def keys(db):
+def keep_connection():
+    """The WSGI app closes "old" connections around each request, and inside a test's
+    transaction every connection looks old: keep it, as Django's own test client does."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def keys(db, keep_connection):
     project = ProjectFactory(allowed_origins=[ORIGIN], client_rate_limit=10_000)
     # something to find, so that lookups by id reach the code behind them too
     VoucherFactory(campaign=CampaignFactory(project=project, name="fuzz"), code="FUZZ")
