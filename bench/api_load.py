@@ -124,7 +124,7 @@ def ensure_promotions(project, tiers: int = 50):
             discount={"type": "AMOUNT", "amount_off": 50 + n * 5, "effect": "APPLY_TO_ORDER"},
         )
         if rule is not None and n % 2:
-            RuleAssignment.objects.create(project=project, rule=rule, promotion_tier=tier)
+            RuleAssignment.objects.create(project=project, rule=rule, tier=tier)
 
 
 def main() -> None:

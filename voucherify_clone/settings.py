@@ -143,6 +143,8 @@ API_RATE_LIMIT_CACHE = "ratelimit"
 API_SERVER_RATE_LIMIT = env.int("API_SERVER_RATE_LIMIT", default=60_000)  # per key per minute
 API_CLIENT_FAILED_CODE_LIMIT = env.int("API_CLIENT_FAILED_CODE_LIMIT", default=10)
 API_CLIENT_FAILED_CODE_WINDOW = env.int("API_CLIENT_FAILED_CODE_WINDOW", default=900)  # seconds
+# verified API keys are cached per process for this long (a revocation takes effect within it)
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 API_TRUST_X_FORWARDED_FOR = env.bool("API_TRUST_X_FORWARDED_FOR", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds per attempt
 WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=20)  # failed attempts in a row

@@ -5,6 +5,7 @@ from .settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+API_KEY_CACHE_SECONDS = 0  # tests revoke keys and expect the next request to fail
 CELERY_TASK_EAGER_PROPAGATES = True
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

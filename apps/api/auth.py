@@ -4,7 +4,11 @@ Server keys: `X-App-Id` + `X-App-Token`. Client-side keys: `X-Client-Application
 `X-Client-Token`, and the request's `Origin` must be one the project (or the key) allows.
 """
 
+import hashlib
+import time
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from apps.core.errors import ApplicationError
 from apps.projects.models import ApiKey, ApiKeyKind, Project
@@ -28,6 +32,31 @@ def unauthorized(message: str, details: str = "") -> ApplicationError:
     return ApplicationError(message, key="unauthorized", code=401, details=details)
 
 
+# Verified keys, per process, for API_KEY_CACHE_SECONDS: a checkout sends many requests with
+# one key, and looking it up costs more than the rest of a cheap request. A revoked or changed
+# key (or its project's settings) takes effect within that many seconds in every process.
+_verified: dict[tuple[str, str, str], tuple[float, ApiKey]] = {}
+_MAX_CACHED = 1000
+
+
+def _verify(app_id: str, token: str, kind: str) -> ApiKey | None:
+    seconds = getattr(settings, "API_KEY_CACHE_SECONDS", 0)
+    if seconds <= 0:
+        return api_key_verify(app_id=app_id, token=token, kind=kind)
+    # the cache holds a digest of the token, never the token
+    entry = (kind, app_id, hashlib.sha256(token.encode()).hexdigest())
+    now = time.monotonic()
+    cached = _verified.get(entry)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    api_key = api_key_verify(app_id=app_id, token=token, kind=kind)
+    if api_key is not None:
+        if len(_verified) >= _MAX_CACHED:
+            _verified.clear()
+        _verified[entry] = (now + seconds, api_key)
+    return api_key
+
+
 def authenticate(request, *, kind: str = ApiKeyKind.SERVER) -> ApiContext:
     """Resolve the key in the request's headers; raise ApplicationError(401) with the reason."""
     id_header, token_header = HEADERS[ApiKeyKind(kind)]
@@ -38,7 +67,7 @@ def authenticate(request, *, kind: str = ApiKeyKind.SERVER) -> ApiContext:
             name for name, value in ((id_header, app_id), (token_header, token)) if not value
         ]
         raise unauthorized("Unauthorized", details=f"Missing header(s): {', '.join(missing)}.")
-    api_key = api_key_verify(app_id=app_id, token=token, kind=kind)
+    api_key = _verify(app_id, token, kind)
     if api_key is None:
         raise unauthorized(
             "Unauthorized", details=f"The {id_header} / {token_header} pair is invalid or revoked."

@@ -310,3 +310,4 @@ def api_key_touch(*, api_key: ApiKey, now: datetime | None = None) -> None:
     ApiKey.objects.filter(pk=api_key.pk).exclude(
         last_used_at__gt=now - LAST_USED_RESOLUTION
     ).update(last_used_at=now)
+    api_key.last_used_at = now  # a cached key must not try again on every request

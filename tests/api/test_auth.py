@@ -1,5 +1,5 @@
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from apps.api.auth import authenticate
@@ -112,3 +112,22 @@ def test_server_keys_do_not_work_as_client_keys():
         kind=ApiKeyKind.CLIENT,
     )
     assert body["code"] == 401
+
+
+def test_verified_keys_are_cached_briefly_per_process(settings, api_project):
+    from apps.api import auth
+
+    settings.API_KEY_CACHE_SECONDS = 60
+    auth._verified.clear()
+    key, token = api_key_create(project=api_project, name="cached")
+    client = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
+    assert client.get("/v1/async-actions").status_code == 200
+    assert all(token not in str(entry) for entry in auth._verified)  # only a digest is kept
+    api_key_revoke(api_key=key)
+    # within the cache's lifetime this process still knows the key...
+    assert client.get("/v1/async-actions").status_code == 200
+    # ...a wrong token is never served from the cache, and once it expires the key is gone
+    wrong = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token + "x")
+    assert wrong.get("/v1/async-actions").status_code == 401
+    auth._verified.clear()
+    assert client.get("/v1/async-actions").status_code == 401
