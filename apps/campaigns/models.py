@@ -206,7 +206,9 @@ class Voucher(ProjectScopedModel, MetadataModel, Validity):
             ),
         ]
         indexes = [
-            models.Index(fields=["campaign", "-id"], name="voucher_campaign"),
+            # ascending: new codes append at the index's right edge (PostgreSQL's fast path for
+            # rightmost inserts); newest-first lists scan it backwards just as fast
+            models.Index(fields=["campaign", "id"], name="voucher_campaign_id"),
             # publication picks the campaign's oldest active code nobody holds
             models.Index(
                 fields=["campaign", "id"],

@@ -23,7 +23,7 @@ from apps.core.errors import ApplicationError
 from apps.jobs.models import Job
 from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 
-from ..codes import CodeConfig, random_public_ids
+from ..codes import CodeConfig, ordered_public_ids
 from ..models import (
     Campaign,
     CreationStatus,
@@ -34,6 +34,7 @@ from ..models import (
 )
 
 BATCH = 100_000
+WINDOW = 1_000_000  # codes drawn and sorted at once (about 150 MB of Python strings at most)
 MAX_ROUNDS = 50  # rounds of redrawing collisions before giving up (the code space is nearly full)
 JOB_TYPE = "campaign.generate"
 
@@ -118,19 +119,24 @@ def generate_codes(
                 "nearly full. Make the codes longer or use more characters.",
                 key="code_config_too_small",
             )
-        codes = config.random_codes(min(BATCH, count - inserted))
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # Do not wait for the WAL flush of each batch: if the server crashes, the
-                    # job (which generates up to its target count) simply makes them again.
-                    cursor.execute("SET LOCAL synchronous_commit = off")
-                added = _insert_postgres(codes, config, template, opening)
-            else:
-                added = _insert_portable(codes, config, template, opening)
-        inserted += added
-        if on_batch is not None:
-            on_batch(inserted)
+        # Draw a whole window of codes, drop repeats and sort them: the batches then fill the
+        # unique index one key range after another, like an append, instead of touching every
+        # page of it in every batch.
+        window = sorted(set(config.random_codes(min(WINDOW, count - inserted))), key=config.key)
+        for start in range(0, len(window), BATCH):
+            codes = window[start : start + BATCH]
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        # Do not wait for the WAL flush of each batch: if the server crashes,
+                        # the job (which generates up to its target count) makes them again.
+                        cursor.execute("SET LOCAL synchronous_commit = off")
+                    added = _insert_postgres(codes, config, template, opening)
+                else:
+                    added = _insert_portable(codes, config, template, opening)
+            inserted += added
+            if on_batch is not None:
+                on_batch(inserted)
     return inserted
 
 
@@ -138,8 +144,7 @@ def _insert_postgres(codes, config, template, opening) -> int:
     """COPY the batch straight into the table; if a code collides (rare: the space is at most
     10 % full), the savepoint rolls back and the batch goes through a staging table with
     INSERT … ON CONFLICT DO NOTHING instead, which drops the colliders for the next round."""
-    codes = sorted(codes, key=config.key)  # neighbouring keys: fewer index pages touched
-    ids = random_public_ids("v", len(codes))
+    ids = ordered_public_ids("v", len(codes))
     columns = list(template)
     if opening is None:
         suffix = "\t".join(_copy_value(template[name]) for name in columns)
@@ -178,7 +183,7 @@ def _copy_value(value) -> str:
 
 def _insert_staged(codes, ids, config, template, opening) -> int:
     voucher, tx = Voucher._meta.db_table, VoucherTransaction._meta.db_table
-    tx_ids = random_public_ids("vtx", len(codes)) if opening else None
+    tx_ids = ordered_public_ids("vtx", len(codes)) if opening else None
     buffer = io.StringIO()
     for i, code in enumerate(codes):
         # codes and ids use only characters that need no COPY escaping
@@ -225,7 +230,7 @@ def _db(value):
 
 def _insert_portable(codes, config, template, opening) -> int:
     """SQLite: bulk_create with ignore_conflicts, then read back which codes are ours."""
-    ids = random_public_ids("v", len(codes))
+    ids = ordered_public_ids("v", len(codes))
     rows = [
         Voucher(code=code, code_key=config.key(code), public_id=ids[i], **template)
         for i, code in enumerate(codes)
