@@ -157,11 +157,11 @@ def preload(project, rows: int) -> float:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from apps.imports.services.ids import make_public_ids
+    from apps.core.ids import random_public_ids
 
     rng = random.Random(42)  # noqa: S311 - test data; the same sequence as the file
     now = timezone.now()
-    zeros = [0] * 11
+    zeros = [0] * 12
     columns = (
         "project_id, created_at, updated_at, public_id, source_id, name, email, phone, birthdate, "
         "address_city, address_country, address_postal_code, metadata, description, "
@@ -169,7 +169,8 @@ def preload(project, rows: int) -> float:
         "orders_average_amount, redemptions_total_redeemed, redemptions_total_failed, "
         "redemptions_total_succeeded, redemptions_total_rolled_back, "
         "redemptions_total_rollback_failed, redemptions_total_rollback_succeeded, "
-        "gift_redeemed_amount, loyalty_redeemed_points"
+        "gift_redeemed_amount, loyalty_redeemed_points, loyalty_referred_customers, "
+        "system_metadata"
     )
     started = time.perf_counter()
     ids: list[str] = []
@@ -183,10 +184,14 @@ def preload(project, rows: int) -> float:
             if i % 2:
                 continue
             if not ids:
-                ids = make_public_ids("cust", 10_000)
+                ids = random_public_ids("cust", 10_000)
             metadata = '{"tier": "%s", "score": %s}' % (p[8], p[9])  # noqa: UP031
             copy.write_row(
-                [project.pk, now, now, ids.pop(), *p[:8], metadata, "", "", "", "", *zeros]
+                [
+                    *(project.pk, now, now, ids.pop(), *p[:8], metadata, "", "", "", ""),
+                    *zeros,
+                    '{"source": "import"}',
+                ]
             )
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:

@@ -14,13 +14,11 @@ sampling by `bytes.translate` (no modulo bias, no Python loop per character): a 
 take a fraction of a second.
 """
 
-import math
-import secrets
 import string
-import time
 from dataclasses import dataclass
 
 from apps.core.errors import ApplicationError
+from apps.core.ids import random_chars
 
 PRESETS = {
     "alphanumeric": string.digits + string.ascii_uppercase + string.ascii_lowercase,
@@ -184,41 +182,3 @@ class CodeConfig:
 
 def code_key(code: str, *, case_sensitive: bool) -> str:
     return code if case_sensitive else code.upper()
-
-
-def random_chars(alphabet: str, count: int) -> str:
-    """`count` characters drawn uniformly from `alphabet` (ASCII), cryptographically random."""
-    size = len(alphabet)
-    limit = 256 - 256 % size  # bytes at or above `limit` are dropped: no modulo bias
-    table = bytes(ord(alphabet[i % size]) for i in range(256))
-    rejected = bytes(range(limit, 256))
-    out = bytearray()
-    while len(out) < count:
-        want = count - len(out)
-        out += secrets.token_bytes(math.ceil(want * 256 / limit) + 16).translate(table, rejected)
-    return out[:count].decode("ascii")
-
-
-def random_public_ids(prefix: str, count: int, length: int = 24) -> list[str]:
-    """Public ids like apps.core.models.make_public_id, in bulk."""
-    chars = random_chars(string.ascii_letters + string.digits, count * length)
-    return [f"{prefix}_{chars[i : i + length]}" for i in range(0, len(chars), length)]
-
-
-SORTABLE = string.digits + string.ascii_uppercase + string.ascii_lowercase  # in ASCII order
-STAMP_LENGTH = 8  # milliseconds since 1970 in base 62: sorts correctly until the year 8000+
-
-
-def ordered_public_ids(prefix: str, count: int, length: int = 24, now: float | None = None):
-    """Public ids for bulk inserts, in ascending order: a millisecond time stamp, then random
-    characters (16 here: 95 bits, as unguessable as the ids need to be). New ids of a batch
-    land together at the right edge of the unique index instead of on a random page each,
-    which makes a million-code batch write far fewer index pages (and far less WAL)."""
-    millis = int((time.time() if now is None else now) * 1000)
-    stamp = ""
-    for _ in range(STAMP_LENGTH):
-        millis, digit = divmod(millis, 62)
-        stamp = SORTABLE[digit] + stamp
-    tails = random_chars(SORTABLE, count * (length - STAMP_LENGTH))
-    size = length - STAMP_LENGTH
-    return sorted(f"{prefix}_{stamp}{tails[i : i + size]}" for i in range(0, len(tails), size))

@@ -67,7 +67,9 @@ class Customer(ProjectScopedModel, MetadataModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["project", "-created_at", "-id"], name="customer_recent"),
+            # ascending: new customers append at the right edge (PostgreSQL's fast path for
+            # rightmost inserts); the newest-first list scans it backwards just as fast
+            models.Index(fields=["project", "created_at", "id"], name="customer_created"),
             # the list filters use iexact, which compiles to UPPER(col) = UPPER(%s)
             models.Index(F("project"), Upper("address_city"), name="customer_city_upper"),
             models.Index(F("project"), Upper("address_country"), name="customer_country_upper"),

@@ -1,11 +1,10 @@
 """Code configs: the code space, its refusal, and the random characters."""
 
-import collections
 import re
 
 import pytest
 
-from apps.campaigns.codes import CodeConfig, ordered_public_ids, random_chars, random_public_ids
+from apps.campaigns.codes import CodeConfig
 from apps.core.errors import ApplicationError
 
 
@@ -57,27 +56,3 @@ def test_the_code_space_refuses_a_count_it_cannot_hold_safely():
 def test_bad_code_configs_are_refused_with_the_field(kwargs, message):
     with pytest.raises(ApplicationError, match=re.escape(message)):
         config(**kwargs)
-
-
-def test_random_characters_cover_the_alphabet_evenly():
-    text = random_chars("ABC", 30_000)
-    counts = collections.Counter(text)
-    assert set(counts) == {"A", "B", "C"}
-    # rejection sampling: no character is favoured (each ~10,000; 5 sigma is about 400)
-    assert all(9_400 < n < 10_600 for n in counts.values()), counts
-
-
-def test_public_ids_in_bulk_look_like_single_ones():
-    ids = random_public_ids("v", 1_000)
-    assert len(set(ids)) == 1_000
-    assert all(re.fullmatch(r"v_[A-Za-z0-9]{24}", public_id) for public_id in ids)
-
-
-def test_ordered_public_ids_sort_by_time_and_stay_unguessable():
-    first = ordered_public_ids("v", 1_000, now=1_800_000_000.000)
-    later = ordered_public_ids("v", 1_000, now=1_800_000_000.001)
-    assert first == sorted(first) and len(set(first)) == 1_000
-    assert max(first) < min(later)  # a later batch lands after an earlier one in the index
-    assert all(len(public_id) == len("v_") + 24 for public_id in first + later)
-    # 16 random characters follow the time stamp: no two ids share them
-    assert len({public_id[-16:] for public_id in first + later}) == 2_000

@@ -9,7 +9,6 @@ from apps.customers.models import Customer
 from apps.imports import services
 from apps.imports.models import ImportBatch, ImportStatus, Phase
 from apps.imports.services import import_apply, import_confirm
-from apps.imports.services.ids import make_public_ids
 from apps.imports.services.writers import SqlUpsertWriter
 from apps.jobs.models import Job, JobStatus
 from apps.metadata.services import metadata_schema_save
@@ -233,12 +232,6 @@ def test_a_redelivered_task_resumes_without_applying_twice(checked, monkeypatch,
     assert list(ImportBatch.objects.values_list("number", flat=True)) == [1, 2, 3]
     import_apply(import_id=imp.pk)
     assert Customer.objects.filter(project=project).count() == 5
-
-
-def test_public_ids_are_unique_and_from_the_alphabet():
-    ids = make_public_ids("cust", 5000)
-    assert len(set(ids)) == 5000
-    assert all(len(i) == 29 and i.startswith("cust_") and i[5:].isalnum() for i in ids)
 
 
 # --- products and SKUs ------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ApplicationError
+from apps.core.ids import ordered_public_ids
 from apps.jobs.models import Job
 from apps.jobs.services import job_create, job_fail, job_finish, job_progress, job_start
 
-from ..codes import CodeConfig, ordered_public_ids
+from ..codes import CodeConfig
 from ..models import (
     Campaign,
     CreationStatus,

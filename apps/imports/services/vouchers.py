@@ -48,13 +48,13 @@ from apps.campaigns.models import (
 )
 from apps.core.errors import ApplicationError
 from apps.core.filters import project_zone
+from apps.core.ids import ordered_public_ids
 from apps.metadata.models import Resource
 from apps.metadata.services import schema_for
 
 from .. import parsing
 from ..columns import default_target
 from ..models import ImportKind
-from .ids import make_public_ids
 from .plans import Batch, Plan
 
 MAX_CODE = 100
@@ -379,8 +379,8 @@ class VoucherPlan(Plan):
             finished.append(values)
         batch.rows = finished
         batch.reject(positions)
-        ids = make_public_ids("v", len(batch.rows))
-        tx_ids = make_public_ids("vtx", len(batch.rows))
+        ids = ordered_public_ids("v", len(batch.rows))
+        tx_ids = ordered_public_ids("vtx", len(batch.rows))
         batch.rows = [
             (public_id, *values, tx_id)
             for public_id, values, tx_id in zip(ids, batch.rows, tx_ids, strict=True)

@@ -19,11 +19,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
+from apps.core.ids import ordered_public_ids
 from apps.customers.models import Customer
 from apps.orders.models import Order, OrderEvent, OrderStatus
 from apps.orders.services import customers_refresh_order_summary, order_upsert
-
-from .ids import make_public_ids
 
 STAGE = "imports_stage"
 SKIP_DEFAULTS = {"id", "project", "created_at", "updated_at"}
@@ -101,7 +100,8 @@ class SqlUpsertWriter:
         """A valid row (source_id first) → what `_stage` loads, with a fresh public id (used
         only if the row turns out to be new). Runs in the reader thread."""
         if not self._ids:
-            self._ids = make_public_ids(self.public_prefix, IDS_AT_ONCE)
+            # ascending, consumed from the end: reversed so that rows get them in order
+            self._ids = ordered_public_ids(self.public_prefix, IDS_AT_ONCE)[::-1]
         public_id = self._ids.pop()
         if self.copy_lines:
             return copy_line([public_id, *row])
