@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
+    "ninja",  # serves its Swagger UI from our static files (no CDN: the app works offline)
     "import_export",
     "template_partials",
     "apps.core",
