@@ -111,10 +111,14 @@ class Outcome:
         return [result for result in self.results if result.status == status]
 
 
-def validate(request: Request) -> Outcome:
+def validate(request: Request, memo: dict | None = None) -> Outcome:
+    """`memo` may be shared by several calls about the same cart, customer and moment (a
+    qualification judges each candidate alone): rule outcomes and scopes are then worked out
+    once for all of them."""
     items = list(request.cart.items)
     totals = _opening_totals(request)
-    memo: dict = {}  # rule outcomes and scopes shared by redeemables with the same rules
+    # rule outcomes and scopes shared by redeemables with the same rules
+    memo = {} if memo is None else memo
     results = [_gate(redeemable, request, memo) for redeemable in request.redeemables]
     ordered = sorted(results, key=lambda result: _sort_key(result, request))
     candidates = [result for result in ordered if result.status == APPLICABLE]

@@ -116,10 +116,15 @@ def qualification_check(*, project, payload: dict, now: dt.datetime | None = Non
         preloaded=True,
     )
     qualified = []
+    # one cart, customer and moment: a rule shared by many candidates is judged once (not for
+    # AUDIENCE_ONLY, whose trimmed rules are new objects for every candidate)
+    shared: dict = {}
     for ref, redeemable in zip(refs, snap.request.redeemables, strict=True):
+        memo = shared
         if scenario == "AUDIENCE_ONLY":
             redeemable = dataclasses.replace(redeemable, rules=_audience_rules(redeemable.rules))
-        outcome = validate(dataclasses.replace(snap.request, redeemables=(redeemable,)))
+            memo = None
+        outcome = validate(dataclasses.replace(snap.request, redeemables=(redeemable,)), memo)
         result = outcome.results[0]
         if result.status == APPLICABLE:
             qualified.append(Qualified(ref, result))
