@@ -270,6 +270,7 @@ def order_upsert(
             for item in items:
                 item.order = order
             OrderItem.objects.bulk_create(items)
+            _remember_items(order, items)
         happened = []
         if created:
             happened.append(("order.created", order.created_at if imported else now))
@@ -290,6 +291,18 @@ def order_upsert(
         if notify:
             customers_changed(project.pk, [order.customer_id, previous_customer_id])
     return order, created
+
+
+def _remember_items(order: Order, items: list[OrderItem]) -> None:
+    """Keep the items just written (with their products and SKUs) as the order's prefetched
+    items, so that showing the order right away (the API's answer) reads nothing back."""
+    queryset = order.items.all()
+    queryset._result_cache = sorted(items, key=lambda item: item.position)
+    queryset._prefetch_done = True
+    order._prefetched_objects_cache = {
+        **getattr(order, "_prefetched_objects_cache", {}),
+        "items": queryset,
+    }
 
 
 def _created_at(value: Any) -> datetime | None:
