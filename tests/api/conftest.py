@@ -20,6 +20,18 @@ def api_client(client, api_project):
 
 
 @pytest.fixture
+def other_client(db):
+    """A Django test client with the server key of a second project (`other_client.project`)."""
+    from django.test import Client
+
+    project = ProjectFactory(name="Other shop")
+    key, token = api_key_create(project=project, name="other")
+    client = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
+    client.project = project
+    return client
+
+
+@pytest.fixture
 def sdk(live_server, transactional_db):
     """`sdk(project)` -> a configured voucherify.ApiClient pointed at the live server with a new
     server key of `project` (the official SDK, unchanged)."""

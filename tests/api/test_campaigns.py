@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.campaigns.models import Campaign, Voucher
 from apps.jobs.models import Job, JobStatus
-from apps.projects.services import api_key_create
 from apps.rules.models import RuleAssignment
+from tests.api.helpers import send
 from tests.campaigns.factories import (
     CampaignFactory,
     CategoryFactory,
@@ -33,22 +33,6 @@ COUPONS = {
     },
     "metadata": {"channel": "web"},
 }
-
-
-def send(client, method, path, body=None):
-    return getattr(client, method)(path, body, content_type="application/json")
-
-
-@pytest.fixture
-def other_client(client):
-    """A client with the key of a second project."""
-    from django.test import Client
-
-    project = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=project, name="other")
-    other = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    other.project = project
-    return other
 
 
 def test_creating_a_campaign_with_several_codes_runs_the_generation_job(

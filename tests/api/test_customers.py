@@ -10,13 +10,11 @@ from django.utils import timezone
 from apps.customers.models import Customer, CustomerErasure
 from apps.metadata.services import metadata_schema_save
 from apps.orders.models import OrderEvent
-from apps.projects.services import api_key_create
 from apps.redemptions.models import Redemption
 from apps.segments.models import SegmentEvent
 from tests.campaigns.factories import CampaignFactory, GiftCardFactory, PublicationFactory
 from tests.customers.factories import CustomerFactory, CustomEventFactory
 from tests.orders.factories import OrderFactory
-from tests.projects.factories import ProjectFactory
 from tests.segments.factories import SegmentFactory, SegmentMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,18 +26,6 @@ def post(client, path, body):
 
 def put(client, path, body):
     return client.put(path, body, content_type="application/json")
-
-
-@pytest.fixture
-def other_client(client):
-    """A client with the key of a second project."""
-    from django.test import Client
-
-    other = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=other, name="other")
-    other_client = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    other_client.project = other
-    return other_client
 
 
 def error_of(response, status, key):

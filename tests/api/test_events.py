@@ -8,7 +8,7 @@ from apps.metadata.services import metadata_schema_save
 from tests.customers.factories import CustomerFactory
 from tests.projects.factories import ProjectFactory
 
-from .test_customers import error_of, other_client, post  # noqa: F401 -- fixture
+from .test_customers import error_of, post
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_an_event_is_recorded_and_its_customer_upserted(api_client):
     assert (event.name, event.metadata) == ("signed_up", {"plan": "pro"})
 
 
-def test_an_event_names_a_customer_of_this_project_only(api_client, other_client):  # noqa: F811
+def test_an_event_names_a_customer_of_this_project_only(api_client, other_client):
     theirs = CustomerFactory(project=other_client.project)
     response = post(api_client, "/v1/events", {"event": "x", "customer": {"id": theirs.public_id}})
     error_of(response, 404, "not_found")
@@ -79,7 +79,7 @@ def test_bad_events_are_400(api_client, body, key):
 # -- metadata schemas ------------------------------------------------------------------------------
 
 
-def test_metadata_schemas_in_voucherifys_shape(api_client, other_client):  # noqa: F811
+def test_metadata_schemas_in_voucherifys_shape(api_client, other_client):
     metadata_schema_save(
         project=api_client.project,
         resource="customer",

@@ -26,15 +26,6 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def other_client():
-    """A second project's server key, on a separate client."""
-    from apps.projects.services import api_key_create
-
-    key, token = api_key_create(project=ProjectFactory(name="Other shop"), name="other")
-    return Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-
-
-@pytest.fixture
 def export(api_client, django_capture_on_commit_callbacks):
     """`export(body)` -> the export object as GET answers it once the job ran."""
 

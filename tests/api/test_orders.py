@@ -15,18 +15,6 @@ from tests.products.factories import ProductFactory, SkuFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def other_client():
-    """A second project's server key, on a separate client."""
-    from django.test import Client
-
-    from apps.projects.services import api_key_create
-    from tests.projects.factories import ProjectFactory
-
-    key, token = api_key_create(project=ProjectFactory(name="Other shop"), name="other")
-    return Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-
-
 def post(client, path, body):
     return client.post(path, body, content_type="application/json")
 

@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.jobs.models import Job, JobStatus
 from apps.products.models import Product, ProductCollection, Sku
 from tests.products.factories import ProductCollectionFactory, ProductFactory, SkuFactory
-from tests.projects.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,20 +17,6 @@ def post(client, path, body):
 
 def put(client, path, body):
     return client.put(path, body, content_type="application/json")
-
-
-@pytest.fixture
-def other_client(client):
-    """A second project's server key, on a separate client."""
-    from django.test import Client
-
-    from apps.projects.services import api_key_create
-
-    project = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=project, name="other")
-    other = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    other.project = project
-    return other
 
 
 # -- products ---------------------------------------------------------------------------------

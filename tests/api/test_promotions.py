@@ -2,15 +2,13 @@
 for bad input, and nothing of another project visible or writable."""
 
 import datetime as dt
-import json
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from apps.campaigns.models import Category, PromotionStack, PromotionTier
-from apps.projects.services import api_key_create
 from apps.redemptions.models import Redemption
+from tests.api.helpers import send
 from tests.campaigns.factories import (
     CampaignFactory,
     CategoryFactory,
@@ -18,30 +16,11 @@ from tests.campaigns.factories import (
     PromotionStackFactory,
     PromotionTierFactory,
 )
-from tests.projects.factories import ProjectFactory
 from tests.rules.factories import RuleAssignmentFactory, ValidationRuleFactory
 
 pytestmark = pytest.mark.django_db
 
 DISCOUNT = {"type": "AMOUNT", "amount_off": 1500, "effect": "APPLY_TO_ORDER"}
-
-
-def send(client, method, path, body=None):
-    call = getattr(client, method)
-    if body is None:
-        return call(path)
-    data = body if isinstance(body, str) else json.dumps(body)
-    return call(path, data, content_type="application/json")
-
-
-@pytest.fixture
-def other_client():
-    """A client with the key of a second project."""
-    project = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=project, name="other")
-    client = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    client.project = project
-    return client
 
 
 @pytest.fixture

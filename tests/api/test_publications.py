@@ -2,36 +2,16 @@
 shapes, JSON errors for bad input, and nothing of another project visible or writable."""
 
 import datetime as dt
-import json
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from apps.campaigns.models import CampaignType, Publication, Voucher, VoucherType
-from apps.projects.services import api_key_create
+from tests.api.helpers import send
 from tests.campaigns.factories import CampaignFactory, GiftCardFactory, VoucherFactory
 from tests.customers.factories import CustomerFactory
-from tests.projects.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def send(client, method, path, body=None):
-    call = getattr(client, method)
-    if body is None:
-        return call(path)
-    data = body if isinstance(body, str) else json.dumps(body)
-    return call(path, data, content_type="application/json")
-
-
-@pytest.fixture
-def other_client():
-    project = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=project, name="other")
-    client = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    client.project = project
-    return client
 
 
 @pytest.fixture

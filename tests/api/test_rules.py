@@ -1,20 +1,16 @@
 """Validation rules and assignments over /v1: Voucherify's rule JSON in and out, the structure
 checked, JSON errors for bad input, and nothing of another project visible or writable."""
 
-import json
-
 import pytest
-from django.test import Client
 
-from apps.projects.services import api_key_create
 from apps.rules.models import RuleAssignment, ValidationRule
+from tests.api.helpers import send
 from tests.campaigns.factories import (
     CampaignFactory,
     PromotionTierFactory,
     VoucherFactory,
 )
 from tests.products.factories import ProductFactory
-from tests.projects.factories import ProjectFactory
 from tests.rules.factories import RuleAssignmentFactory, ValidationRuleFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,23 +19,6 @@ AMOUNT_RULE = {
     "1": {"name": "order.amount", "conditions": {"$more_than_or_equal": [10000]}},
     "logic": "1",
 }
-
-
-def send(client, method, path, body=None):
-    call = getattr(client, method)
-    if body is None:
-        return call(path)
-    data = body if isinstance(body, str) else json.dumps(body)
-    return call(path, data, content_type="application/json")
-
-
-@pytest.fixture
-def other_client():
-    project = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=project, name="other")
-    client = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    client.project = project
-    return client
 
 
 def test_create_read_update_and_delete_a_rule(api_client):

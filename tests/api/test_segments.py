@@ -8,7 +8,7 @@ from apps.segments.models import Segment, SegmentMember
 from tests.customers.factories import CustomerFactory
 from tests.segments.factories import SegmentFactory
 
-from .test_customers import error_of, other_client, post  # noqa: F401 -- fixture
+from .test_customers import error_of, post
 
 pytestmark = pytest.mark.django_db
 
@@ -85,14 +85,14 @@ def test_bad_segments_are_refused(api_client, body, status, key):
     assert not Segment.objects.exists()
 
 
-def test_a_name_is_unique_in_a_project(api_client, other_client):  # noqa: F811
+def test_a_name_is_unique_in_a_project(api_client, other_client):
     SegmentFactory(project=api_client.project, name="VIP")
     body = {"name": "VIP", "type": "static"}
     error_of(post(api_client, "/v1/segments", body), 409, "duplicate_found")
     assert post(other_client, "/v1/segments", body).status_code == 200
 
 
-def test_customers_of_another_project_cannot_be_members(api_client, other_client):  # noqa: F811
+def test_customers_of_another_project_cannot_be_members(api_client, other_client):
     theirs = CustomerFactory(project=other_client.project, source_id="ann")
     body = {"name": "S", "type": "static", "customers": [theirs.public_id]}
     error_of(post(api_client, "/v1/segments", body), 404, "not_found")
@@ -100,7 +100,7 @@ def test_customers_of_another_project_cannot_be_members(api_client, other_client
     error_of(post(api_client, "/v1/segments", body), 404, "not_found")
 
 
-def test_get_and_delete_see_only_this_project(api_client, other_client):  # noqa: F811
+def test_get_and_delete_see_only_this_project(api_client, other_client):
     segment = SegmentFactory(project=api_client.project)
     path = f"/v1/segments/{segment.public_id}"
     error_of(other_client.get(path), 404, "not_found")
@@ -120,7 +120,7 @@ def test_a_segment_in_use_is_not_deleted(api_client, monkeypatch):
     assert Segment.objects.filter(pk=segment.pk).exists()
 
 
-def test_list_pages_and_shows_only_this_project(api_client, other_client):  # noqa: F811
+def test_list_pages_and_shows_only_this_project(api_client, other_client):
     for name in ("B", "A", "C"):
         SegmentFactory(project=api_client.project, name=name)
     SegmentFactory(project=other_client.project, name="Theirs")

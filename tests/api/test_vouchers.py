@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from apps.campaigns.models import Voucher, VoucherTransaction
 from apps.jobs.models import Job
-from apps.projects.services import api_key_create
 from apps.redemptions.models import ValidationSession
 from apps.rules.services import assignment_create
+from tests.api.helpers import send
 from tests.campaigns.factories import (
     CampaignFactory,
     CategoryFactory,
@@ -30,21 +30,8 @@ pytestmark = pytest.mark.django_db
 DISCOUNT = {"type": "AMOUNT", "amount_off": 1500}
 
 
-def send(client, method, path, body=None):
-    return getattr(client, method)(path, body, content_type="application/json")
-
-
 def path_of(code: str, rest: str = "") -> str:
     return f"/v1/vouchers/{quote(code, safe='')}{rest}"
-
-
-@pytest.fixture
-def other_client():
-    project = ProjectFactory(name="Other shop")
-    key, token = api_key_create(project=project, name="other")
-    other = Client(HTTP_X_APP_ID=key.app_id, HTTP_X_APP_TOKEN=token)
-    other.project = project
-    return other
 
 
 def loyalty_card(project, code="CARD-1", points=100):
