@@ -19,7 +19,6 @@ from apps.campaigns.codes import PRESETS
 from apps.campaigns.models import (
     Campaign,
     CampaignType,
-    Category,
     PromotionTier,
     Publication,
     Voucher,
@@ -28,33 +27,12 @@ from apps.campaigns.models import (
 from apps.rules.models import RuleAssignment
 
 from ..serializers import iso
+from .promotions import categories, validity
 
 CODE_CONFIG_KEYS = ("length", "charset", "prefix", "postfix", "pattern", "initial_count")
 
 
 # -- shared parts ------------------------------------------------------------------------------
-
-
-def category(c: Category) -> dict:
-    return {
-        "id": c.public_id,
-        "name": c.name,
-        "hierarchy": c.hierarchy,
-        "stacking_rules_type": c.stacking_rules_type,
-        "object": "category",
-        "created_at": iso(c.created_at),
-        "updated_at": iso(c.updated_at),
-    }
-
-
-def _validity(obj) -> dict:
-    return {
-        "start_date": iso(obj.start_date),
-        "expiration_date": iso(obj.expiration_date),
-        "validity_timeframe": obj.validity_timeframe or None,
-        "validity_day_of_week": obj.validity_day_of_week or None,
-        "validity_hours": obj.validity_hours or None,
-    }
 
 
 def _assignments(obj, what: str) -> dict:
@@ -162,12 +140,12 @@ def voucher(v: Voucher, request=None) -> dict:
         "campaign_id": campaign.public_id if campaign else None,
         "category": cat.name if cat else None,
         "category_id": cat.public_id if cat else None,
-        "categories": [category(cat)] if cat else [],
+        "categories": categories(cat),
         "type": v.type,
         "discount": v.discount if v.type == VoucherType.DISCOUNT_VOUCHER else None,
         "gift": gift(v),
         "loyalty_card": loyalty,
-        **_validity(v),
+        **validity(v),
         "active": v.active,
         "additional_info": v.additional_info or None,
         "metadata": v.metadata or {},
@@ -212,7 +190,7 @@ def _voucher_template(c: Campaign) -> dict:
         "code_config": code_config(c.code_config),
         "redemption": {"quantity": c.redemption_quantity},
         "is_referral_code": c.is_referral,
-        **_validity(c),
+        **validity(c),
     }
     if c.voucher_type == VoucherType.DISCOUNT_VOUCHER:
         body["discount"] = c.discount
@@ -234,7 +212,7 @@ def _tier(t) -> dict:
         "hierarchy": t.hierarchy,
         "campaign_id": None,
         "active": t.active,
-        **_validity(t),
+        **validity(t),
         "created_at": iso(t.created_at),
         "updated_at": iso(t.updated_at),
     }
@@ -269,7 +247,7 @@ def campaign(c: Campaign) -> dict:
         "auto_join": c.auto_join,
         "join_once": c.join_once,
         "use_voucher_metadata_schema": True,
-        **_validity(c),
+        **validity(c),
         "activity_duration_after_publishing": c.activity_duration_after_publishing or None,
         "vouchers_count": c.vouchers_count,
         "active": c.active,
@@ -278,7 +256,7 @@ def campaign(c: Campaign) -> dict:
         "updated_at": iso(c.updated_at),
         "category": cat.name if cat else None,
         "category_id": cat.public_id if cat else None,
-        "categories": [category(cat)] if cat else [],
+        "categories": categories(cat),
         "creation_status": c.creation_status,
         "vouchers_generation_status": c.vouchers_generation_status,
         "readonly": False,
