@@ -221,6 +221,13 @@ def main() -> None:
         load("POST /v1/validations (5 codes, 20 lines)", validation, **vars_of(args))
         load("POST /v1/redemptions (1 code, 20 lines)", redemption, **vars_of(args))
         load("POST /v1/qualifications (100 campaigns+tiers)", qualification, **vars_of(args))
+        # latency without queueing: one client per worker
+        load(
+            f"POST /v1/qualifications, {args.workers} clients",
+            qualification,
+            clients=args.workers,
+            seconds=args.seconds,
+        )
         load("POST /v1/redemptions, one hot code", hot_redemption, clients=args.clients, seconds=5)
         hot.refresh_from_db()
         succeeded = Redemption.objects.filter(voucher=hot, result="SUCCESS").count()
