@@ -7,6 +7,7 @@ parameter this file does not know fails loudly until an object of that kind is a
 import pytest
 from django.urls import reverse
 
+from apps.distributions.models import Delivery
 from apps.jobs.models import Job
 from apps.projects.models import Role
 from apps.projects.services import api_key_create, invitation_create
@@ -21,6 +22,7 @@ from tests.campaigns.factories import (
     VoucherFactory,
 )
 from tests.customers.factories import CustomerFactory
+from tests.distributions.factories import DistributionFactory
 from tests.imports.factories import ImportFactory
 from tests.jobs.factories import JobFactory
 from tests.orders.factories import OrderFactory
@@ -37,6 +39,8 @@ PUBLIC = {
     # QR code / barcode images: members, signed links or public projects (checked inside)
     "campaigns:voucher_qr",
     "campaigns:voucher_barcode",
+    # a signed link in every distribution message: the token is the credential
+    "distributions:unsubscribe",
 }
 # URL parameters that name a kind of thing, not an object of one project.
 NON_OBJECT_KWARGS = {"resource", "fmt"}
@@ -97,6 +101,7 @@ def objects(project) -> dict[str, str]:
         "rule_id": rule.public_id,
         "assignment_id": RuleAssignmentFactory(rule=rule, campaign=voucher.campaign).public_id,
         **_webhook(project),
+        **_distribution(project),
         # not objects: the same value in every project (pages list the current project's data)
         "resource": "customer",
         "fmt": "svg",
@@ -109,6 +114,18 @@ def _webhook(project) -> dict[str, str]:
         project=project, webhooks=[webhook], event_type="order.paid", data={}
     )
     return {"webhook_id": webhook.public_id, "delivery_id": str(delivery_id)}
+
+
+def _distribution(project) -> dict[str, str]:
+    distribution = DistributionFactory(project=project)
+    delivery = Delivery.objects.create(
+        project=project,
+        distribution=distribution,
+        customer=CustomerFactory(project=project),
+        channel="email",
+        status="FAILED",
+    )
+    return {"distribution_id": distribution.public_id, "message_id": str(delivery.pk)}
 
 
 def url_for(route, values: dict[str, str]) -> str:

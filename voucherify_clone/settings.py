@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "apps.exports",
     "apps.api",
     "apps.webhooks",
+    "apps.distributions",
     "apps.demo",
 ]
 
@@ -150,6 +151,21 @@ API_TRUST_X_FORWARDED_FOR = env.bool("API_TRUST_X_FORWARDED_FOR", default=False)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds per attempt
 WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=20)  # failed attempts in a row
 
+# Distributions: messages per second per channel (empty: no limit), counted in the rate-limit
+# cache; how long a worker holds a batch of deliveries before another may take it over.
+DISTRIBUTION_RATE_LIMITS = {
+    "email": env.int("DISTRIBUTION_RATE_EMAIL", default=0) or None,
+    "sms": env.int("DISTRIBUTION_RATE_SMS", default=10) or None,
+    "webhook": env.int("DISTRIBUTION_RATE_WEBHOOK", default=0) or None,
+}
+DISTRIBUTION_CLAIM_SECONDS = env.int("DISTRIBUTION_CLAIM_SECONDS", default=300)
+# SMS: the log provider for development; TwilioProvider posts to a Twilio-style REST API.
+SMS_BACKEND = env.str("SMS_BACKEND", default="apps.distributions.sms.LogProvider")
+SMS_API_URL = env.str("SMS_API_URL", default="")
+SMS_ACCOUNT_SID = env.str("SMS_ACCOUNT_SID", default="")
+SMS_AUTH_TOKEN = env.str("SMS_AUTH_TOKEN", default="")
+SMS_FROM = env.str("SMS_FROM", default="")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -175,6 +191,7 @@ MEDIA_URL = "media/"
 # Email: console by default; smtp://user:pass@host:587 or similar in production.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Voucherify Clone <noreply@localhost>")
+DISTRIBUTION_FROM_EMAIL = env.str("DISTRIBUTION_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
@@ -214,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=3),
     },
     "webhooks.sweep": {"task": "webhooks.sweep", "schedule": 60.0},
+    # scheduled sends, delayed triggers, retries and sends whose worker died
+    "distributions.sweep": {"task": "distributions.sweep", "schedule": 30.0},
     "redemptions.sessions_expire": {
         "task": "redemptions.sessions_expire",
         "schedule": crontab(minute="5-59/15"),

@@ -32,6 +32,7 @@ urlpatterns = [
     path("exports/", include("apps.exports.urls")),
     path("settings/metadata/", include("apps.metadata.urls")),
     path("settings/webhooks/", include("apps.webhooks.urls")),
+    path("distributions/", include("apps.distributions.urls")),
     path("", include("apps.projects.urls")),
     # /v1/... and /client/v1/...; after the dashboard, whose "/" the API's root must not take
     path("", api_urls()),
