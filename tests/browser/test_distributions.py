@@ -134,3 +134,39 @@ def test_a_marketer_sets_up_an_automatic_distribution_on_segment_entry(page: Pag
     expect(page.get_by_test_id("distribution-status")).to_have_text("Paused")
     distribution.refresh_from_db()
     assert distribution.status == Status.PAUSED
+
+
+def test_an_automatic_distribution_on_order_paid_mails_a_code_when_the_order_is_paid(
+    page: Page, log_in, shop, sink
+):
+    from apps.orders.services import order_upsert
+
+    marketer = MembershipFactory(project=shop, role=Role.MARKETER).user
+    buyer = CustomerFactory(project=shop, name="Paula Payer", email="paula@example.com")
+    order, _ = order_upsert(
+        project=shop,
+        payload={"source_id": "ord-77", "amount": 4200, "status": "CREATED"},
+        customer=buyer,
+    )
+    log_in(marketer)
+    page.goto("/distributions/new/")
+    page.get_by_label("Name").fill("Thank you for paying")
+    page.get_by_label("Type").select_option("AUTOMATIC")
+    settle(page)
+    page.get_by_label("Send when").select_option("order.paid")
+    settle(page)
+    page.get_by_label("Codes from campaign").select_option(label="Summer codes")
+    page.get_by_label("Subject").fill("Thanks, {{ customer.name }}")
+    page.get_by_role("button", name="Create distribution").click()
+    expect(page.get_by_test_id("distribution-status")).to_have_text("Active")
+
+    # the marketer marks the order paid on its page: the trigger fires after the commit
+    page.goto(f"/orders/{order.public_id}/")
+    page.get_by_label("New status").select_option("PAID")
+    page.locator("#order-status").get_by_role("button", name="Change status").click()
+    expect(page.locator("#order-status .card-header .badge")).to_have_text("Paid")
+
+    held = Voucher.objects.get(holder=buyer)
+    [message] = [m for m in sink.messages if m.recipients == ["paula@example.com"]]
+    assert "Thanks, Paula Payer" in message.subject
+    assert held.code in message.text
