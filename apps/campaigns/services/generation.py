@@ -12,6 +12,7 @@ task never overshoots.
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import psycopg
@@ -124,34 +125,54 @@ def generate_codes(
         # unique index one key range after another, like an append, instead of touching every
         # page of it in every batch.
         window = sorted(set(config.random_codes(min(WINDOW, count - inserted))), key=config.key)
-        for start in range(0, len(window), BATCH):
-            codes = window[start : start + BATCH]
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        # Do not wait for the WAL flush of each batch: if the server crashes,
-                        # the job (which generates up to its target count) makes them again.
-                        cursor.execute("SET LOCAL synchronous_commit = off")
-                    added = _insert_postgres(codes, config, template, opening)
-                else:
-                    added = _insert_portable(codes, config, template, opening)
-            inserted += added
-            if on_batch is not None:
-                on_batch(inserted)
+        batches = [window[start : start + BATCH] for start in range(0, len(window), BATCH)]
+        postgres = connection.vendor == "postgresql"
+        # While the database takes one batch, a thread writes out the next one's COPY text
+        # (waiting on the server releases the GIL, so the two overlap).
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            ahead = writer.submit(_copy_text, batches[0], config, template, opening)
+            for number, codes in enumerate(batches):
+                prepared = ahead.result()
+                if number + 1 < len(batches):
+                    ahead = writer.submit(
+                        _copy_text, batches[number + 1], config, template, opening
+                    )
+                with transaction.atomic():
+                    if postgres:
+                        with connection.cursor() as cursor:
+                            # Do not wait for the WAL flush of each batch: if the server
+                            # crashes, the job (which generates up to its target count) makes
+                            # them again.
+                            cursor.execute("SET LOCAL synchronous_commit = off")
+                        added = _insert_postgres(codes, config, template, opening, prepared)
+                    else:
+                        added = _insert_portable(codes, config, template, opening)
+                inserted += added
+                if on_batch is not None:
+                    on_batch(inserted)
     return inserted
 
 
-def _insert_postgres(codes, config, template, opening) -> int:
+def _copy_text(codes, config, template, opening) -> tuple[list[str], str | None]:
+    """The batch's public ids and its rows in COPY's text format (None for cards with an
+    opening balance: they go through the staged insert with their ledger rows)."""
+    ids = ordered_public_ids("v", len(codes))
+    if opening is not None:
+        return ids, None
+    suffix = "\t".join(_copy_value(template[name]) for name in template)
+    lines = "".join(
+        f"{code}\t{config.key(code)}\t{ids[i]}\t{suffix}\n" for i, code in enumerate(codes)
+    )
+    return ids, lines
+
+
+def _insert_postgres(codes, config, template, opening, prepared=None) -> int:
     """COPY the batch straight into the table; if a code collides (rare: the space is at most
     10 % full), the savepoint rolls back and the batch goes through a staging table with
     INSERT … ON CONFLICT DO NOTHING instead, which drops the colliders for the next round."""
-    ids = ordered_public_ids("v", len(codes))
+    ids, lines = prepared or _copy_text(codes, config, template, opening)
     columns = list(template)
-    if opening is None:
-        suffix = "\t".join(_copy_value(template[name]) for name in columns)
-        lines = "".join(
-            f"{code}\t{config.key(code)}\t{ids[i]}\t{suffix}\n" for i, code in enumerate(codes)
-        )
+    if lines is not None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 statement = (
