@@ -170,3 +170,45 @@ def test_an_automatic_distribution_on_order_paid_mails_a_code_when_the_order_is_
     [message] = [m for m in sink.messages if m.recipients == ["paula@example.com"]]
     assert "Thanks, Paula Payer" in message.subject
     assert held.code in message.text
+
+
+def test_an_automatic_distribution_on_segment_entry_mails_a_customer_who_moves_in(
+    page: Page, log_in, shop, sink
+):
+    from apps.segments.services import segment_create
+
+    marketer = MembershipFactory(project=shop, role=Role.MARKETER).user
+    berlin = segment_create(
+        project=shop,
+        name="Berliners",
+        type="auto-update",
+        filter={"junction": "and", "address.city": {"conditions": {"$is": "Berlin"}}},
+    )
+    mover = CustomerFactory(
+        project=shop, name="Moritz Mover", email="moritz@example.com", address_city="Hamburg"
+    )
+    log_in(marketer)
+    page.goto("/distributions/new/")
+    page.get_by_label("Name").fill("Welcome to Berlin")
+    page.get_by_label("Type").select_option("AUTOMATIC")
+    settle(page)
+    page.get_by_label("Send when").select_option("customer.segment.entered")
+    settle(page)
+    page.get_by_label("Segment").select_option(berlin.public_id)
+    page.get_by_label("Codes from campaign").select_option(label="Summer codes")
+    page.get_by_label("Subject").fill("Willkommen, {{ customer.name }}")
+    page.get_by_role("button", name="Create distribution").click()
+    expect(page.get_by_test_id("distribution-status")).to_have_text("Active")
+
+    # the customer moves to Berlin (edited in the dashboard): the segment takes them in after
+    # the commit, and the entry event sends the message
+    page.goto(f"/customers/{mover.public_id}/")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("City").fill("Berlin")
+    page.get_by_role("button", name="Save customer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Moritz Mover")
+
+    held = Voucher.objects.get(holder=mover)
+    [message] = [m for m in sink.messages if m.recipients == ["moritz@example.com"]]
+    assert "Willkommen, Moritz Mover" in message.subject
+    assert held.code in message.text
