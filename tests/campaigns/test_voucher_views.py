@@ -397,7 +397,7 @@ def test_edit_of_a_gift_card_has_no_discount(owner_client, project):
 
 
 def test_delete_asks_then_deletes(owner_client, project):
-    voucher = VoucherFactory(campaign__project=project, code="BYE")
+    voucher = VoucherFactory(campaign__project=project, code="BYE", campaign__vouchers_count=1)
 
     confirm = owner_client.get(url("voucher_delete", voucher))
     response = owner_client.post(url("voucher_delete", voucher))
@@ -406,6 +406,8 @@ def test_delete_asks_then_deletes(owner_client, project):
     assert response.status_code == 302
     assert response["Location"] == reverse("campaigns:detail", args=[voucher.campaign.public_id])
     assert not Voucher.objects.filter(pk=voucher.pk).exists()
+    voucher.campaign.refresh_from_db()
+    assert voucher.campaign.vouchers_count == 0  # the campaign counts one code fewer
 
 
 def test_delete_of_a_standalone_voucher_returns_to_campaigns(owner_client, project):

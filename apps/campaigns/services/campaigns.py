@@ -604,4 +604,10 @@ def voucher_set_active(*, voucher: Voucher, active: bool) -> Voucher:
 @transaction.atomic
 def voucher_delete(*, voucher: Voucher) -> None:
     events.emit(voucher.project_id, "voucher.deleted", copy.copy(voucher))
+    campaign_id = voucher.campaign_id
     voucher.delete()
+    if campaign_id is not None:
+        # the campaign counts one code fewer (a conditional update: never below zero)
+        Campaign.objects.filter(pk=campaign_id, vouchers_count__gt=0).update(
+            vouchers_count=F("vouchers_count") - 1
+        )
