@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -95,3 +96,26 @@ def emit_many(project_id: int, type: str, model: str, ids, **related) -> None:
         project_id=project_id, type=type, object=None, related=related, ids=ids, model=model
     )
     transaction.on_commit(lambda: _deliver(event))
+
+
+class Listeners:
+    """Who in a project listens to events (webhooks, automatic distributions), cached per
+    project: a subscriber asks on every event, and most projects have no listener at all.
+    `load(project_id)` reads the rows; call `forget(project_id)` after changing them (the cache
+    also expires after `seconds`)."""
+
+    def __init__(self, name: str, load: Callable[[int], list], seconds: int = 60):
+        self.name, self.load, self.seconds = name, load, seconds
+
+    def _key(self, project_id: int) -> str:
+        return f"events:listeners:{self.name}:{project_id}"
+
+    def __call__(self, project_id: int) -> list:
+        found = cache.get(self._key(project_id))
+        if found is None:
+            found = self.load(project_id)
+            cache.set(self._key(project_id), found, self.seconds)
+        return found
+
+    def forget(self, project_id: int) -> None:
+        cache.delete(self._key(project_id))

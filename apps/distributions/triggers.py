@@ -9,38 +9,24 @@ customer who leaves and comes back on another day gets the message again). Bulk 
 recompute moving thousands of customers) are handled a chunk of customers at a time.
 """
 
-from django.core.cache import cache
 from django.utils import timezone
 
-from apps.core.events import Event
+from apps.core.events import Event, Listeners
 
 from .models import SEGMENT_TRIGGERS, Distribution, Kind, Status, Trigger
 
-CACHE_SECONDS = 60
 CHUNK = 500
 
-
-def _cache_key(project_id: int) -> str:
-    return f"distributions:listening:{project_id}"
-
-
-def forget(project_id: int) -> None:
-    """Call after any change to a project's distributions."""
-    cache.delete(_cache_key(project_id))
-
-
-def listening(project_id: int) -> list[tuple[int, str, int | None, str]]:
-    """(id, trigger, segment id, custom event name) of the project's active automatic ones."""
-    key = _cache_key(project_id)
-    found = cache.get(key)
-    if found is None:
-        found = list(
-            Distribution.objects.filter(
-                project_id=project_id, kind=Kind.AUTOMATIC, status=Status.ACTIVE
-            ).values_list("pk", "trigger", "segment_id", "custom_event")
-        )
-        cache.set(key, found, CACHE_SECONDS)
-    return found
+# (id, trigger, segment id, custom event name) of the project's active automatic distributions
+listening = Listeners(
+    "distributions",
+    lambda project_id: list(
+        Distribution.objects.filter(
+            project_id=project_id, kind=Kind.AUTOMATIC, status=Status.ACTIVE
+        ).values_list("pk", "trigger", "segment_id", "custom_event")
+    ),
+)
+forget = listening.forget  # call after any change to a project's distributions
 
 
 def _segment_id(event: Event):

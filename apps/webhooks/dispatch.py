@@ -4,35 +4,20 @@ look-up says whether any webhook of the project listens; only then is the payloa
 from dataclasses import replace
 
 from django.apps import apps
-from django.core.cache import cache
 
-from apps.core.events import Event
+from apps.core.events import Event, Listeners
 from apps.projects.models import Project
 
 from . import payloads
 from .models import Webhook
 
-CACHE_SECONDS = 60
-
-
-def _cache_key(project_id: int) -> str:
-    return f"webhooks:listening:{project_id}"
-
-
-def forget(project_id: int) -> None:
-    """Call after any change to a project's webhooks."""
-    cache.delete(_cache_key(project_id))
-
-
-def listening(project_id: int) -> list[tuple[int, list[str]]]:
-    key = _cache_key(project_id)
-    found = cache.get(key)
-    if found is None:
-        found = list(
-            Webhook.objects.filter(project_id=project_id, active=True).values_list("pk", "events")
-        )
-        cache.set(key, found, CACHE_SECONDS)
-    return found
+listening = Listeners(
+    "webhooks",
+    lambda project_id: list(
+        Webhook.objects.filter(project_id=project_id, active=True).values_list("pk", "events")
+    ),
+)
+forget = listening.forget  # call after any change to a project's webhooks
 
 
 BULK_CHUNK = 1000
