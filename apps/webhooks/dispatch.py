@@ -24,7 +24,7 @@ BULK_CHUNK = 1000
 
 
 def on_event(event: Event) -> None:
-    from .services import deliveries_create
+    from .services import deliveries_create, deliveries_create_many
 
     ids = [pk for pk, events in listening(event.project_id) if not events or event.type in events]
     if not ids:
@@ -37,12 +37,13 @@ def on_event(event: Event) -> None:
             project=project, webhooks=webhooks, event_type=kind, data=payloads.data(event)
         )
         return
-    # one event per object of a bulk change, loaded a chunk at a time
+    # one event per object of a bulk change, loaded and written a chunk at a time
     model = apps.get_model(event.model)
     for start in range(0, len(event.ids), BULK_CHUNK):
         chunk = event.ids[start : start + BULK_CHUNK]
-        for obj in model._default_manager.filter(project_id=event.project_id, pk__in=chunk):
-            single = replace(event, object=obj, ids=(), model="")
-            deliveries_create(
-                project=project, webhooks=webhooks, event_type=kind, data=payloads.data(single)
-            )
+        objects = model._default_manager.filter(project_id=event.project_id, pk__in=chunk)
+        datas = [
+            payloads.data(replace(event, object=obj, ids=(), model=""))
+            for obj in payloads.with_relations(objects)
+        ]
+        deliveries_create_many(project=project, webhooks=webhooks, event_type=kind, datas=datas)

@@ -38,6 +38,15 @@ def shape(obj) -> dict:
     return shapes[name](obj) if name in shapes else _generic(obj)
 
 
+def with_relations(queryset):
+    """A bulk event's objects with what their shapes read, so a chunk costs a few queries."""
+    from apps.api.shapes import customers
+
+    if queryset.model._meta.model_name == "customer":
+        return customers.with_cards(queryset)
+    return queryset
+
+
 def data(event: Event) -> dict:
     body = {"object": shape(event.object)}
     for name, related in event.related.items():

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-from apps.core.models import make_public_id
+from apps.core.ids import random_public_ids
 
 from . import signing
 from .dispatch import forget
@@ -156,26 +156,43 @@ def deliveries_create(
 ) -> list[int]:
     """Queue one event for each of `webhooks`; return the new deliveries' ids. The attempts
     are enqueued after the transaction commits."""
+    return deliveries_create_many(
+        project=project, webhooks=webhooks, event_type=event_type, datas=[data], now=now
+    )
+
+
+def deliveries_create_many(
+    *, project, webhooks, event_type: str, datas: list[dict], now: dt.datetime | None = None
+) -> list[int]:
+    """One event per entry of `datas` (a bulk change: one per customer), each for every one of
+    `webhooks`, written in one statement; return the new deliveries' ids."""
     from .tasks import webhook_deliver_task
 
     now = now or timezone.now()
-    event_id = make_public_id("evt")
-    payload = event_payload(
-        event_id=event_id, event_type=event_type, project=project, data=data, now=now
-    )
-    rows = [
-        WebhookDelivery(
-            project=project,
-            webhook=webhook,
-            event_id=event_id,
-            event_type=event_type,
-            payload={**payload, "webhook_id": webhook.public_id},
-            next_attempt_at=now,
+    event_ids = random_public_ids("evt", len(datas))
+    rows = []
+    for event_id, data in zip(event_ids, datas, strict=True):
+        payload = event_payload(
+            event_id=event_id, event_type=event_type, project=project, data=data, now=now
         )
-        for webhook in webhooks
-    ]
+        rows += [
+            WebhookDelivery(
+                project=project,
+                webhook=webhook,
+                event_id=event_id,
+                event_type=event_type,
+                payload={**payload, "webhook_id": webhook.public_id},
+                next_attempt_at=now,
+            )
+            for webhook in webhooks
+        ]
     WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = list(WebhookDelivery.objects.filter(event_id=event_id).values_list("pk", flat=True))
+    # (webhook, event_id) is the unique index: the look-up of the new rows uses it
+    ids = list(
+        WebhookDelivery.objects.filter(webhook__in=webhooks, event_id__in=event_ids).values_list(
+            "pk", flat=True
+        )
+    )
     for pk in ids:
         transaction.on_commit(lambda pk=pk: webhook_deliver_task.delay(pk))
     return ids

@@ -166,3 +166,28 @@ def test_redemption_events_carry_the_redemption(project, django_capture_on_commi
     [payload] = sent("redemption.succeeded")
     assert payload["data"]["object"]["id"] == done.parent.public_id
     assert payload["data"]["object"]["result"] == "SUCCESS"
+
+
+def test_a_bulk_event_is_written_a_chunk_at_a_time(project, django_assert_max_num_queries):
+    from apps.core.events import Event
+    from apps.webhooks import dispatch
+    from tests.customers.factories import CustomerFactory
+    from tests.segments.factories import SegmentFactory
+
+    segment = SegmentFactory(project=project)
+    ids = tuple(CustomerFactory(project=project).pk for _ in range(40))
+    event = Event(
+        project_id=project.pk,
+        type="customer.segment.entered",
+        object=None,
+        related={"segment": segment},
+        ids=ids,
+        model="customers.Customer",
+    )
+    # a fixed number of statements for 40 customers: no query per customer or per delivery
+    with django_assert_max_num_queries(8):
+        dispatch.on_event(event)
+    deliveries = WebhookDelivery.objects.filter(event_type="customer.segment.entered")
+    assert deliveries.count() == 40
+    assert len({d.event_id for d in deliveries}) == 40
+    assert {d.payload["data"]["segment"]["id"] for d in deliveries} == {segment.public_id}
