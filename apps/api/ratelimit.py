@@ -57,17 +57,19 @@ def _window(key: str, seconds: int, now: float) -> tuple[str, float]:
     return f"rl:{key}:{seconds}:{start}", start + seconds
 
 
-def hit(key: str, *, limit: int, seconds: int, kind: str, now: float | None = None) -> Usage:
-    """Count one request against `key`'s current window."""
+def hit(
+    key: str, *, limit: int, seconds: int, kind: str, now: float | None = None, amount: int = 1
+) -> Usage:
+    """Count `amount` requests against `key`'s current window."""
     now = time.time() if now is None else now
     name, resets_at = _window(key, seconds, now)
     cache = _cache()
     cache.add(name, 0, timeout=seconds + 1)
     try:
-        count = cache.incr(name)
+        count = cache.incr(name, amount)
     except ValueError:  # the counter expired between add and incr: this is a new window
-        cache.add(name, 1, timeout=seconds + 1)
-        count = 1
+        cache.add(name, amount, timeout=seconds + 1)
+        count = amount
     return Usage(limit=limit, count=count, resets_at=resets_at, kind=kind)
 
 
@@ -123,7 +125,4 @@ def failed_codes(project, ip: str, now: float, *, add: int = 0) -> Usage:
     key = _failed_codes_key(project, ip)
     if add <= 0:
         return peek(key, limit=limit, seconds=seconds, kind="failed_code_lookups", now=now)
-    usage = None
-    for _ in range(add):
-        usage = hit(key, limit=limit, seconds=seconds, kind="failed_code_lookups", now=now)
-    return usage
+    return hit(key, limit=limit, seconds=seconds, kind="failed_code_lookups", now=now, amount=add)

@@ -235,3 +235,10 @@ def test_a_browser_lists_the_available_promotion_tiers_only(shop):
     PromotionTierFactory(name="Someone else's")
     body = browser(shop).get("/client/v1/promotions/tiers").json()
     assert [tier["name"] for tier in body["tiers"]] == ["Live"]
+
+
+def test_every_unknown_code_of_a_request_counts(shop, settings):
+    settings.API_CLIENT_FAILED_CODE_LIMIT = 3
+    guesser = browser(shop)
+    assert validate(guesser, "AAAA", "BBBB", "CCCC").status_code == 200
+    assert validate(guesser, "DDDD").status_code == 429
