@@ -11,6 +11,7 @@ from apps.redemptions.models import ChannelType, Redemption, RelatedObjectType
 from apps.redemptions.qualification import qualification_check
 
 from .. import serializers
+from ..listing import ordering, page_of
 from ..payload import json_body
 
 router = Router(tags=["checkout"])
@@ -72,14 +73,7 @@ def redemptions_list(
     customer: str | None = None,
     order: str = "-created_at",
 ):
-    if not 1 <= limit <= 100:
-        raise ApplicationError("limit must be from 1 to 100.", key="invalid_query_params")
-    if not 1 <= page <= 1000:
-        raise ApplicationError("page must be from 1 to 1000.", key="invalid_query_params")
-    if order not in ("created_at", "-created_at", "id", "-id"):
-        raise ApplicationError(
-            "order must be created_at or -created_at.", key="invalid_query_params"
-        )
+    order_by = ordering(order, {"created_at": "id", "id": "id"}, "-created_at")
     found = (
         Redemption.objects.filter(project=request.api.project)
         .select_related(*REDEMPTION_RELATED)
@@ -91,14 +85,9 @@ def redemptions_list(
         found = found.filter(Q(campaign__public_id=campaign) | Q(campaign__name=campaign))
     if customer:
         found = found.filter(Q(customer__public_id=customer) | Q(customer__source_id=customer))
-    found = found.order_by(order.replace("created_at", "id"))
-    rows = list(found[(page - 1) * limit : page * limit])
-    return {
-        "object": "list",
-        "data_ref": "redemptions",
-        "redemptions": [_with_order(item) for item in rows],
-        "total": found.count(),
-    }
+    return page_of(
+        found, data_ref="redemptions", shape=_with_order, limit=limit, page=page, order_by=order_by
+    )
 
 
 def _rollback(request, redemption_id: str, *, whole_stack: bool, reason, tracking_id):
