@@ -1,9 +1,11 @@
 """SMTP with a hand-over hook: the delivery is recorded as SENT in the instant before the final
 "." of the DATA command is written. The server only accepts a message when that dot arrives, so
 a worker killed at any other moment either has not sent the message (the row is still SENDING
-and is sent again) or has recorded it (the row is SENT); only the few microseconds between the
-commit and one `send()` call are left uncovered. A refused hand-over (the claim was lost)
-drops the connection instead, and the server discards the half-sent message.
+and is sent again) or has recorded it (the row is SENT). On PostgreSQL the record is sent
+without waiting for its answer and the dot follows at once (`_Handover.begin`/`finish` in
+sending.py), so only the system call between the two writes is left uncovered. A refused
+hand-over (the claim was lost) drops the connection instead, and the server discards the
+half-sent message.
 
 `email_connection()` is Django's configured email backend; when that is Django's SMTP backend,
 it is this subclass of it (same settings), so tests and development backends (locmem, console)
@@ -50,6 +52,13 @@ class _HandoverMixin:
         if body[-2:] != CRLF:
             body += CRLF
         self.send(body)
+        if getattr(handover, "begin", None) is not None and handover.begin():
+            # two phases: the SENT record is on its way; the final dot follows at once
+            try:
+                self.send(b"." + CRLF)
+            finally:
+                handover.finish()
+            return self.getreply()
         try:
             accepted = handover()
         except BaseException:
