@@ -170,6 +170,7 @@ _MARK_SENT_SENT_AHEAD = (
     "claimed_until = NULL, recipient = $3, error = '' "
     "WHERE id = $4::bigint AND claim_token = $5 AND status = $6"
 ).encode()
+_MARK_SENT_NAME = b"distributions_mark_sent"
 # a claim this close to running out is checked before the message goes, not after
 CLAIM_MARGIN = dt.timedelta(seconds=1)
 
@@ -221,7 +222,13 @@ class _Handover:
             return False
         params = [str(value).encode() for value in self._params(now)]
         params[1] = now.isoformat().encode()
-        raw.pgconn.send_query_params(_MARK_SENT_SENT_AHEAD, params)
+        if not getattr(raw, "_mark_sent_prepared", False):
+            # a named statement, prepared once per connection: each message only binds it
+            raw.pgconn.send_prepare(_MARK_SENT_NAME, _MARK_SENT_SENT_AHEAD)
+            raw.wait(generators.send(raw.pgconn))
+            raw.wait(generators.fetch_many(raw.pgconn))
+            raw._mark_sent_prepared = True
+        raw.pgconn.send_query_prepared(_MARK_SENT_NAME, params)
         raw.wait(generators.send(raw.pgconn))
         self._sent_ahead = raw
         return True
