@@ -1,6 +1,7 @@
 """Random characters and public ids in bulk, from one block of random bytes per batch instead of
 a `secrets.choice` call per character (imports and code generation make millions)."""
 
+import functools
 import math
 import secrets
 import string
@@ -12,12 +13,16 @@ SORTABLE = string.digits + string.ascii_uppercase + string.ascii_lowercase  # in
 STAMP_LENGTH = 8  # milliseconds since 1970 in base 62: sorts correctly for thousands of years
 
 
-def random_chars(alphabet: str, count: int) -> str:
-    """`count` characters drawn uniformly from `alphabet` (ASCII), cryptographically random."""
+@functools.cache
+def _translation(alphabet: str) -> tuple[bytes, bytes, int]:
     size = len(alphabet)
     limit = 256 - 256 % size  # bytes at or above `limit` are dropped: no modulo bias
-    table = bytes(ord(alphabet[i % size]) for i in range(256))
-    rejected = bytes(range(limit, 256))
+    return bytes(ord(alphabet[i % size]) for i in range(256)), bytes(range(limit, 256)), limit
+
+
+def random_chars(alphabet: str, count: int) -> str:
+    """`count` characters drawn uniformly from `alphabet` (ASCII), cryptographically random."""
+    table, rejected, limit = _translation(alphabet)
     out = bytearray()
     while len(out) < count:
         want = count - len(out)

@@ -1,6 +1,5 @@
 """Base model pieces shared by every domain app."""
 
-import secrets
 import string
 
 from django.db import models
@@ -11,9 +10,9 @@ PUBLIC_ID_LENGTH = 24  # 62**24 ≈ 1.0e43: unguessable, and collisions never ha
 
 
 def make_public_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(
-        secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH)
-    )
+    from .ids import random_chars  # ids builds on this module's constants
+
+    return f"{prefix}_{random_chars(PUBLIC_ID_ALPHABET, PUBLIC_ID_LENGTH)}"
 
 
 class PublicIdField(models.CharField):

@@ -4,15 +4,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import (
-    Q,
-)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_bulk_changed, customers_changed
+from apps.core.rows import Columns, columns, insert, placeholders
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
 from apps.jobs.models import Job
@@ -43,9 +41,15 @@ def _amount(value: Any, field: str, *, required: bool = False) -> int | None:
     return value
 
 
+# What an order item reads of its product or SKU; the rest of the row is not loaded.
+PRODUCT = ("id", "project_id", "public_id", "source_id", "name", "price", "metadata")
+SKU = ("id", "project_id", "public_id", "product_id", "source_id", "sku", "price", "metadata")
+
+
 class _Catalog:
     """The products and SKUs an order's items name, loaded in at most two queries for all items
-    instead of one or two per item."""
+    instead of one or two per item. Every checkout resolves its cart here, so the SQL is written
+    out (`apps.core.rows`) rather than compiled by the ORM on each request."""
 
     def __init__(self, project, raw_items: list):
         product_ids, product_sources, sku_ids, sku_sources = set(), set(), set(), set()
@@ -60,26 +64,44 @@ class _Catalog:
             sku_sources |= {sku.get("source_id"), raw.get("source_id")}
         self.products, self.products_by_source = {}, {}
         self.skus, self.skus_by_source = {}, {}
+        parts = columns(
+            "catalog",
+            lambda: {"product": Columns(Product, "p", PRODUCT), "sku": Columns(Sku, "s", SKU)},
+        )
+        product, sku = parts["product"], parts["sku"]
         product_ids, product_sources = _refs(product_ids), _refs(product_sources)
         if product_ids or product_sources:
-            for product in Product.objects.filter(
-                Q(public_id__in=product_ids) | Q(source_id__in=product_sources), project=project
-            ).order_by():
-                self.products[product.public_id] = product
-                if product.source_id:
-                    self.products_by_source[product.source_id] = product
+            for row in _select(
+                f"SELECT {product.sql} FROM {Product._meta.db_table} p "  # noqa: S608
+                "WHERE p.project_id = %s "
+                f"AND (p.public_id IN ({placeholders(product_ids)}) "
+                f"OR p.source_id IN ({placeholders(product_sources)}))",
+                [project.pk, *product_ids, *product_sources],
+            ):
+                found = product.build(row)
+                self.products[found.public_id] = found
+                if found.source_id:
+                    self.products_by_source[found.source_id] = found
         sku_ids, sku_sources = _refs(sku_ids), _refs(sku_sources)
         if sku_ids or sku_sources:
-            for sku in (
-                Sku.objects.filter(
-                    Q(public_id__in=sku_ids) | Q(source_id__in=sku_sources), project=project
-                )
-                .select_related("product")
-                .order_by()
+            for row in _select(
+                f"SELECT {sku.sql}, {product.sql} FROM {Sku._meta.db_table} s "  # noqa: S608
+                f"JOIN {Product._meta.db_table} p ON p.id = s.product_id "
+                f"WHERE s.project_id = %s AND (s.public_id IN ({placeholders(sku_ids)}) "
+                f"OR s.source_id IN ({placeholders(sku_sources)}))",
+                [project.pk, *sku_ids, *sku_sources],
             ):
-                self.skus[sku.public_id] = sku
-                if sku.source_id:
-                    self.skus_by_source[sku.source_id] = sku
+                found = sku.build(row[: len(sku)])
+                found.product = product.build(row[len(sku) :])
+                self.skus[found.public_id] = found
+                if found.source_id:
+                    self.skus_by_source[found.source_id] = found
+
+
+def _select(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _refs(values: set) -> list[str]:
@@ -219,6 +241,7 @@ def order_upsert(
     customer: Customer | None = None,
     items: list[OrderItem] | None = None,
     notify: bool = True,
+    savepoint: bool = True,
 ) -> tuple[Order, bool]:
     """Create or update an order from Voucherify's order object. Returns (order, created).
 
@@ -229,6 +252,7 @@ def order_upsert(
     A caller that already resolved the customer or the items (a redemption: its validation
     snapshot has them, discounts included) passes them in and they are not looked up again.
     `notify=False` leaves segment updates to the caller (an import announces one bulk change).
+    `savepoint=False` suits a caller inside its own transaction that lets any error abort it.
     """
     now = now or timezone.now()
     if not isinstance(payload, dict):
@@ -242,7 +266,7 @@ def order_upsert(
     if metadata is not None:
         metadata = schema_for(project=project, resource=Resource.ORDER).check(metadata)
     created_at = _created_at(payload.get("created_at"))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         order, created = _lock_or_new(project, payload)
         previous_customer_id = order.customer_id
         previous_status = None if created else order.status
@@ -263,13 +287,16 @@ def order_upsert(
             items = [_resolve_item(project, i, raw, catalog) for i, raw in enumerate(raw_items)]
         _set_amounts(order, payload, items)
         order.imported = imported if created else order.imported
-        order.save()
+        if order.pk is None:
+            insert([order])
+        else:
+            order.save()
         if items is not None:
             if not created:
                 order.items.all().delete()
             for item in items:
                 item.order = order
-            OrderItem.objects.bulk_create(items)
+            insert(items)
             _remember_items(order, items)
         happened = []
         if created:
@@ -278,9 +305,7 @@ def order_upsert(
             happened.append((f"order.{order.status.lower()}", now))
         elif not created and previous_status == order.status:
             happened.append(("order.updated", now))
-        OrderEvent.objects.bulk_create(
-            _event(order, type, imported=imported, now=moment) for type, moment in happened
-        )
+        insert([_event(order, type, imported=imported, now=moment) for type, moment in happened])
         if not imported:  # historical orders trigger nothing
             for type, _ in happened:
                 if type in events.EVENT_TYPES:

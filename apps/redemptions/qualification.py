@@ -9,13 +9,12 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import F
 from django.utils import timezone
 
-from apps.campaigns.models import Campaign, CampaignType, PromotionTier, Voucher
 from apps.core.errors import ApplicationError
 from apps.engine.validation import APPLICABLE, Result, validate
 
+from . import reads
 from .services import _customer, tracking_id_for
 from .snapshot import Ref, load
 
@@ -80,28 +79,14 @@ def qualification_check(*, project, payload: dict, now: dt.datetime | None = Non
     customer, fresh = _customer(project, payload)
     refs: list[Ref] = []
     if customer is not None and scenario in ("ALL", "CUSTOMER_WALLET", "AUDIENCE_ONLY"):
-        wallet = (
-            Voucher.objects.filter(project=project, holder=customer, active=True)
-            .select_related("campaign", "category", "campaign__category")
-            .annotate(holder_public_id=F("holder__public_id"))
-            .order_by("-id")[:MAX_CANDIDATES]
-        )
+        wallet = reads.held_codes(project, customer_id=customer.pk, limit=MAX_CANDIDATES)
         refs += [Ref("voucher", v.code, voucher=v) for v in wallet]
     if scenario in ("ALL", "PROMOTION_STACKS", "AUDIENCE_ONLY", "PRODUCTS"):
-        tiers = (
-            PromotionTier.objects.filter(project=project, active=True, campaign__active=True)
-            .select_related("campaign", "category", "campaign__category")
-            .order_by("campaign_id", "hierarchy", "id")[:MAX_CANDIDATES]
-        )
+        tiers = reads.tiers(project, active=True, limit=MAX_CANDIDATES)
         refs += [Ref("promotion_tier", t.public_id, tier=t) for t in tiers]
     if scenario in ("ALL", "AUDIENCE_ONLY", "PRODUCTS"):
         # Campaigns that hand out codes on demand: the customer could get one.
-        campaigns = (
-            Campaign.objects.filter(project=project, active=True, type="AUTO_UPDATE")
-            .exclude(campaign_type__in=[CampaignType.PROMOTION, CampaignType.LOYALTY_PROGRAM])
-            .select_related("category")
-            .order_by("-id")[:MAX_CANDIDATES]
-        )
+        campaigns = reads.code_campaigns(project, limit=MAX_CANDIDATES)
         refs += [Ref("campaign", c.public_id, campaign=c) for c in campaigns]
     for position, ref in enumerate(refs):
         ref.position = position

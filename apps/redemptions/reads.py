@@ -2,10 +2,8 @@
 
 Every validation and redemption reads its customer, its codes (with their campaigns and
 categories), the rules assigned to them and the customer's segments. Built with the ORM, those
-queries cost several times more in
-Python (compiling the query, converting forty columns) than in the database; here the SQL is
-a constant and the rows become model instances through `Model.from_db` with the same converters
-Django applies, so callers see ordinary, partially loaded models (only the columns below).
+queries cost several times more in Python than in the database; here the SQL is a constant and
+the rows become partially loaded models through `apps.core.rows` (only the columns below).
 
 The SQL is standard (PostgreSQL and SQLite); the lock (`FOR UPDATE OF v`) is PostgreSQL's, and
 SQLite serialises writers anyway.
@@ -16,11 +14,11 @@ SQLite serialises writers anyway.
 import json
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models.expressions import Col
+from django.db import connection
 
 from apps.campaigns import validity
-from apps.campaigns.models import Campaign, Category, Voucher
+from apps.campaigns.models import Campaign, CampaignType, Category, PromotionTier, Voucher
+from apps.core.rows import Columns, columns, placeholders
 from apps.customers.models import Customer
 from apps.engine import snapshot as engine
 from apps.products.models import CollectionItem, CollectionType, Product, ProductCollection
@@ -54,54 +52,21 @@ RULE = ("id", "public_id", "name", "rules", "error_message", "applicable_to")
 CUSTOMER = ("id", "project_id", "public_id", "source_id", "name", "email", "metadata")
 
 
-class _Columns:
-    """A model's chosen columns for a SELECT under a table alias, and the converters that turn
-    their raw values into Python values exactly as the ORM would."""
-
-    def __init__(self, model, alias: str, names: tuple[str, ...]):
-        self.model, self.names = model, names
-        wanted = {model._meta.get_field(name) for name in names}  # names or FK attnames
-        # Model.from_db takes the values in the model's field order
-        fields = [field for field in model._meta.concrete_fields if field in wanted]
-        assert fields[0].primary_key, "the first column is the id: a NULL id means no row"
-        self.sql = ", ".join(f'{alias}."{field.column}"' for field in fields)
-        self.converters = []
-        for field in fields:
-            column = Col(alias, field)
-            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-            self.converters.append([(converter, column) for converter in found])
-        self.attnames = [field.attname for field in fields]
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def build(self, values):
-        """A model instance from this part of a row, or None when its id is NULL (no join)."""
-        if values[0] is None:
-            return None
-        converted = []
-        for value, converters in zip(values, self.converters, strict=True):
-            for converter, column in converters:
-                value = converter(value, column, connection)
-            converted.append(value)
-        return self.model.from_db(connection.alias, self.attnames, converted)
-
-
 def _parts() -> dict:
-    """Column sets with their converters, built once per database connection: converters are
-    bound to the connection they came from, and connections belong to one thread each."""
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    parts = getattr(wrapper, "_checkout_columns", None)
-    if parts is None:
-        parts = wrapper._checkout_columns = {
-            "voucher": _Columns(Voucher, "v", VOUCHER),
-            "campaign": _Columns(Campaign, "c", CAMPAIGN),
-            "voucher_category": _Columns(Category, "vc", CATEGORY),
-            "campaign_category": _Columns(Category, "cc", CATEGORY),
-            "rule": _Columns(ValidationRule, "r", RULE),
-            "customer": _Columns(Customer, "k", CUSTOMER),
-        }
-    return parts
+    return columns(
+        "checkout",
+        lambda: {
+            "voucher": Columns(Voucher, "v", VOUCHER),
+            "campaign": Columns(Campaign, "c", CAMPAIGN),
+            "voucher_category": Columns(Category, "vc", CATEGORY),
+            "tier": Columns(PromotionTier, "t"),
+            "tier_category": Columns(Category, "tc", CATEGORY),
+            "whole_campaign": Columns(Campaign, "c"),
+            "campaign_category": Columns(Category, "cc", CATEGORY),
+            "rule": Columns(ValidationRule, "r", RULE),
+            "customer": Columns(Customer, "k", CUSTOMER),
+        },
+    )
 
 
 def customer(project, *, pk=None, public_id=None, source_id=None, lock=False):
@@ -133,7 +98,7 @@ def segments_of(customer, *, segment_ids: list[str]) -> set[str]:
         f"SELECT s.public_id FROM {SegmentMember._meta.db_table} m "
         f"JOIN {Segment._meta.db_table} s ON s.id = m.segment_id "
         f"WHERE m.customer_id = %s AND s.project_id = %s "
-        f"AND s.public_id IN ({_placeholders(segment_ids)})"
+        f"AND s.public_id IN ({placeholders(segment_ids)})"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [customer.pk, customer.project_id, *segment_ids])
@@ -153,7 +118,7 @@ def collection_members(
         cursor.execute(
             f"SELECT id, public_id, type, filter, updated_at "
             f"FROM {ProductCollection._meta.db_table} "
-            f"WHERE project_id = %s AND public_id IN ({_placeholders(collection_ids)})",
+            f"WHERE project_id = %s AND public_id IN ({placeholders(collection_ids)})",
             [project.pk, *collection_ids],
         )
         collections = cursor.fetchall()
@@ -168,7 +133,7 @@ def collection_members(
                     if ids:
                         tests.append(
                             f"SELECT '{label}', {column}, %s FROM {items} "
-                            f"WHERE collection_id = %s AND {column} IN ({_placeholders(ids)})"
+                            f"WHERE collection_id = %s AND {column} IN ({placeholders(ids)})"
                         )
                         params += [public_id, pk, *ids]
             elif product_ids and stored_filter:
@@ -177,7 +142,7 @@ def collection_members(
                 sql, filter_params = filter_sql(pk, stored_filter, updated_at)
                 tests.append(
                     f"SELECT 'product', id, %s FROM {Product._meta.db_table} "
-                    f"WHERE id IN ({_placeholders(product_ids)}) AND id IN ({sql})"
+                    f"WHERE id IN ({placeholders(product_ids)}) AND id IN ({sql})"
                 )
                 params += [public_id, *product_ids, *filter_params]
         if not tests:
@@ -189,16 +154,29 @@ def collection_members(
     return members
 
 
-def _placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values)) or "NULL"
-
-
 def codes(project, *, keys: list[str], ids: list[str], lock: bool) -> list[Voucher]:
     """The project's vouchers with these code keys or `v_` ids, in primary-key order, each with
     its campaign (and the campaign's category), its category and `holder_public_id`. With
     `lock`, the voucher rows are locked (FOR UPDATE), in that order."""
     if not keys and not ids:
         return []
+    return _vouchers(
+        f"v.project_id = %s AND (v.code_key IN ({placeholders(keys)}) "
+        f"OR v.public_id IN ({placeholders(ids)})) ORDER BY v.id",
+        [project.pk, *keys, *ids],
+        lock=lock,
+    )
+
+
+def held_codes(project, *, customer_id: int, limit: int) -> list[Voucher]:
+    """The customer's active codes (their wallet), newest first, read as `codes` reads them."""
+    return _vouchers(
+        "v.project_id = %s AND v.holder_id = %s AND v.active = %s ORDER BY v.id DESC LIMIT %s",
+        [project.pk, customer_id, True, limit],
+    )
+
+
+def _vouchers(where: str, params: list, *, lock: bool = False) -> list[Voucher]:
     parts = _parts()
     voucher, campaign = parts["voucher"], parts["campaign"]
     own, inherited = parts["voucher_category"], parts["campaign_category"]
@@ -209,29 +187,101 @@ def codes(project, *, keys: list[str], ids: list[str], lock: bool) -> list[Vouch
         f"LEFT JOIN {Category._meta.db_table} vc ON vc.id = v.category_id "
         f"LEFT JOIN {Category._meta.db_table} cc ON cc.id = c.category_id "
         f"LEFT JOIN {Customer._meta.db_table} h ON h.id = v.holder_id "
-        f"WHERE v.project_id = %s AND (v.code_key IN ({_placeholders(keys)}) "
-        f"OR v.public_id IN ({_placeholders(ids)})) ORDER BY v.id"
+        f"WHERE {where}"
     )
     if lock and connection.vendor == "postgresql":
         sql += " FOR UPDATE OF v"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [project.pk, *keys, *ids])
-        rows = cursor.fetchall()
     found = []
-    for row in rows:
-        at = 0
-        objects = []
-        for part in (voucher, campaign, own, inherited):
-            objects.append(part.build(row[at : at + len(part)]))
-            at += len(part)
-        code, parent, category, parent_category = objects
+    for row in _fetch(sql, params):
+        code, parent, category, parent_category = _split(row, (voucher, campaign, own, inherited))
         if parent is not None:
             parent.category = parent_category
         code.campaign = parent
         code.category = category
-        code.holder_public_id = row[at]
+        code.holder_public_id = row[-1]
         found.append(code)
     return found
+
+
+def tiers(
+    project, *, public_ids: list[str] | None = None, active: bool = False, limit: int = 0
+) -> list[PromotionTier]:
+    """The project's promotion tiers (these public ids, or all; with `active`, only active
+    tiers of active campaigns) by campaign and hierarchy, each with its campaign (and the
+    campaign's category) and its category."""
+    if public_ids is not None and not public_ids:
+        return []
+    parts = _parts()
+    tier, campaign = parts["tier"], parts["campaign"]
+    own, inherited = parts["tier_category"], parts["campaign_category"]
+    where, params = ["t.project_id = %s"], [project.pk]
+    if public_ids is not None:
+        where.append(f"t.public_id IN ({placeholders(public_ids)})")
+        params += public_ids
+    if active:
+        where.append("t.active = %s AND c.active = %s")
+        params += [True, True]
+    sql = (
+        f"SELECT {tier.sql}, {campaign.sql}, {own.sql}, {inherited.sql} "
+        f"FROM {PromotionTier._meta.db_table} t "
+        f"JOIN {Campaign._meta.db_table} c ON c.id = t.campaign_id "
+        f"LEFT JOIN {Category._meta.db_table} tc ON tc.id = t.category_id "
+        f"LEFT JOIN {Category._meta.db_table} cc ON cc.id = c.category_id "
+        f"WHERE {' AND '.join(where)} ORDER BY t.campaign_id, t.hierarchy, t.id"
+    )
+    if limit:
+        sql += " LIMIT %s"
+        params.append(limit)
+    found = []
+    for row in _fetch(sql, params):
+        promotion, parent, category, parent_category = _split(row, (tier, campaign, own, inherited))
+        parent.category = parent_category
+        promotion.campaign = parent
+        promotion.category = category
+        found.append(promotion)
+    return found
+
+
+def code_campaigns(project, *, limit: int) -> list[Campaign]:
+    """Active auto-update campaigns that hand out codes (not promotions or loyalty programs),
+    newest first, each with its category: the campaigns a customer could still get a code of."""
+    parts = _parts()
+    campaign, category = parts["whole_campaign"], parts["campaign_category"]
+    sql = (
+        f"SELECT {campaign.sql}, {category.sql} FROM {Campaign._meta.db_table} c "
+        f"LEFT JOIN {Category._meta.db_table} cc ON cc.id = c.category_id "
+        "WHERE c.project_id = %s AND c.active = %s AND c.type = %s "
+        "AND c.campaign_type NOT IN (%s, %s) ORDER BY c.id DESC LIMIT %s"
+    )
+    params = [
+        project.pk,
+        True,
+        "AUTO_UPDATE",
+        CampaignType.PROMOTION,
+        CampaignType.LOYALTY_PROGRAM,
+        limit,
+    ]
+    found = []
+    for row in _fetch(sql, params):
+        parent, parent_category = _split(row, (campaign, category))
+        parent.category = parent_category
+        found.append(parent)
+    return found
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _split(row, parts) -> list:
+    """The model instances of each part of a joined row, in order (None for a missing join)."""
+    objects, at = [], 0
+    for part in parts:
+        objects.append(part.build(row[at : at + len(part)]))
+        at += len(part)
+    return objects
 
 
 @dataclass(frozen=True)
@@ -256,9 +306,9 @@ def attached_rules(
         f"SELECT a.campaign_id, a.voucher_id, a.tier_id, {rule.sql} "
         f"FROM {RuleAssignment._meta.db_table} a "
         f"JOIN {ValidationRule._meta.db_table} r ON r.id = a.rule_id "
-        f"WHERE a.voucher_id IN ({_placeholders(voucher_ids)}) "
-        f"OR a.tier_id IN ({_placeholders(tier_ids)}) "
-        f"OR a.campaign_id IN ({_placeholders(campaign_ids)}) ORDER BY a.id"
+        f"WHERE a.voucher_id IN ({placeholders(voucher_ids)}) "
+        f"OR a.tier_id IN ({placeholders(tier_ids)}) "
+        f"OR a.campaign_id IN ({placeholders(campaign_ids)}) ORDER BY a.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*voucher_ids, *tier_ids, *campaign_ids])

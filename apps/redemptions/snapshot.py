@@ -237,10 +237,7 @@ def _load_redeemables(project, refs: list[Ref], *, lock: bool) -> None:
             ref.voucher = by_key.get(code_key(project, ref.id)) or by_key.get(ref.id)
     tier_ids = [ref.id for ref in refs if ref.object == "promotion_tier"]
     if tier_ids:
-        tiers = PromotionTier.objects.filter(
-            project=project, public_id__in=tier_ids
-        ).select_related("campaign", "category", "campaign__category")
-        by_id = {tier.public_id: tier for tier in tiers}
+        by_id = {tier.public_id: tier for tier in reads.tiers(project, public_ids=tier_ids)}
         for ref in refs:
             if ref.object == "promotion_tier":
                 ref.tier = by_id.get(ref.id)
