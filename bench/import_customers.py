@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/vc_imports_bench \\
         .venv/bin/python bench/import_customers.py [--rows N] [--writers N] [--batch-size N]
-            [--lean-table] [--skip-reader] [--keep-files]
+            [--lean-table] [--drop-index NAME] [--skip-reader] [--keep-files]
 
 What it does, on a dedicated PostgreSQL database (created and migrated if missing; its name
 must contain "bench" because the bench truncates its tables):
@@ -19,7 +19,8 @@ must contain "bench" because the bench truncates its tables):
    `COPY` of the same file into a bare table (no indexes), and prints the ratios.
 
 `--lean-table` is a diagnostic: it drops the customers table's secondary indexes for the run and
-re-creates them afterwards, to show what their maintenance costs.
+re-creates them afterwards, to show what their maintenance costs; `--drop-index NAME` (repeatable)
+does the same for the named indexes only.
 
 Figures are printed, not asserted; see bench/README.md for results on the 2-core dev machine.
 """
@@ -258,18 +259,29 @@ KEEP_INDEXES = (
 
 
 @contextlib.contextmanager
-def lean_customer_table():
-    """Diagnostic (--lean-table): drop the customers table's secondary indexes for the run and
-    put them back after, to show what their maintenance costs. Bench database only."""
+def lean_customer_table(names: list[str] | None = None):
+    """Diagnostic (--lean-table): drop the customers table's secondary indexes (or only the
+    ones named by --drop-index) for the run and put them back after, to show what their
+    maintenance costs. Bench database only."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'customers_customer' "
-            "AND indexname <> ALL(%s)",
-            [list(KEEP_INDEXES)],
-        )
+        if names:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename = 'customers_customer' AND indexname = ANY(%s)",
+                [names],
+            )
+        else:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename = 'customers_customer' AND indexname <> ALL(%s)",
+                [list(KEEP_INDEXES)],
+            )
         dropped = cursor.fetchall()
+        if names and len(dropped) != len(set(names)):
+            found = {name for name, _ in dropped}
+            refuse(f"no such index on customers_customer: {', '.join(set(names) - found)}")
         for name, _ in dropped:
             cursor.execute(f'DROP INDEX "{name}"')
     print(f"dropped {len(dropped)} secondary indexes: {', '.join(n for n, _ in dropped)}")
@@ -315,6 +327,12 @@ def main() -> None:
         action="store_true",
         help="diagnostic: run without the customers table's secondary indexes (restored after)",
     )
+    parser.add_argument(
+        "--drop-index",
+        action="append",
+        metavar="NAME",
+        help="diagnostic: run without this index of customers_customer (restored after; repeat)",
+    )
     args = parser.parse_args()
     url = database_url()
     ensure_database(url)
@@ -341,7 +359,8 @@ def main() -> None:
 
     project = reset("Import bench")
     try:
-        with lean_customer_table() if args.lean_table else contextlib.nullcontext():
+        lean = args.lean_table or args.drop_index
+        with lean_customer_table(args.drop_index) if lean else contextlib.nullcontext():
             measure(args, rows, path, project)
     finally:
         if not args.keep_files:
@@ -393,7 +412,7 @@ def measure(args, rows: int, path: Path, project) -> None:
 
     line("upload checks (UTF-8, header, line count, store):", t_upload)
     line("dry run (validate + stage + compare):", t_dry)
-    line("import (validate + COPY + upsert; the Celery job):", t_apply)
+    line("import (staged rows + COPY + upsert; the Celery job):", t_apply)
     line("end to end (upload + dry run + import):", total)
     stage = watch.seconds.get("_stage", 0)
     upsert = watch.seconds.get("apply", 0) - stage

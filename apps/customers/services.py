@@ -6,10 +6,11 @@ Every path that receives a customer (dashboard form, API, CSV import, order, eve
 
 import copy
 import datetime as dt
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 from django.db import IntegrityError, transaction
 
 from apps.core import events
@@ -28,6 +29,30 @@ MAX_LENGTHS = {
     for field in Customer._meta.get_fields()
     if getattr(field, "max_length", None) and field.name in PROFILE_FIELDS
 }
+
+
+# Django's own email patterns, compiled once: `validate_email` reaches them through lazy objects,
+# a cost an import of a million rows pays a million times. `_email_ok` accepts exactly what
+# `validate_email` accepts on its common path; anything else goes to `validate_email` itself.
+_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+
+
+def _email_ok(value: str) -> bool:
+    if len(value) > 320 or "@" not in value:
+        return False
+    user_part, domain_part = value.rsplit("@", 1)
+    return bool(_EMAIL_USER.match(user_part)) and (
+        validate_email.domain_allowlist.__contains__(domain_part)
+        or bool(_EMAIL_DOMAIN.match(domain_part))
+    )
+
+
+# (field, max length or 0, plain text: no rule but trimming and the length)
+_FIELD_RULES = tuple(
+    (field, MAX_LENGTHS.get(field) or 0, field not in ("metadata", "birthdate", "email"))
+    for field in PROFILE_FIELDS
+)
 
 
 def flatten_customer_payload(payload: dict) -> dict:
@@ -55,10 +80,18 @@ def clean_customer_data(data: dict, *, schema: Schema) -> tuple[dict, dict[str, 
     """
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for field in PROFILE_FIELDS:
+    for field, limit, plain in _FIELD_RULES:
         if field not in data:
             continue
         value = data[field]
+        if plain and value.__class__ is str:
+            # the common case (an import runs it a million times): plain text, trimmed
+            text = value.strip()
+            if limit and len(text) > limit:
+                errors[field] = f"is longer than {limit} characters"
+            else:
+                cleaned[field] = text
+            continue
         if field == "metadata":
             if value is None:
                 cleaned["metadata"] = {}
@@ -91,12 +124,12 @@ def clean_customer_data(data: dict, *, schema: Schema) -> tuple[dict, dict[str, 
         text = "" if value is None else value.strip()
         if field == "email" and text:
             text = text.lower()
-            try:
-                validate_email(text)
-            except ValidationError:
-                errors["email"] = f"“{value}” is not a valid email address"
-                continue
-        limit = MAX_LENGTHS.get(field)
+            if not _email_ok(text):
+                try:
+                    validate_email(text)
+                except ValidationError:
+                    errors["email"] = f"“{value}” is not a valid email address"
+                    continue
         if limit and len(text) > limit:
             errors[field] = f"is longer than {limit} characters"
             continue

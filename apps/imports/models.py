@@ -1,6 +1,7 @@
 """CSV/XLSX imports: the uploaded file, its column mapping, the dry-run report and the applied
-result. Rows are never stored here, only per-row problems (`ImportIssue`) and the batches that
-were committed (`ImportBatch`, which makes a re-delivered apply task resume instead of repeat)."""
+result. Rows are never stored in the database, only per-row problems (`ImportIssue`) and the
+batches that were committed (`ImportBatch`, which makes a re-delivered apply task resume instead of
+repeat); the dry run's validated rows are kept in a file beside the upload (`staged_file`)."""
 
 from django.conf import settings
 from django.db import models
@@ -55,6 +56,11 @@ class Import(ProjectScopedModel):
     result_counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     rejected_file = models.FileField(upload_to=import_upload_to, max_length=500, blank=True)
+    # The dry run's validated, encoded batches (`services.staged`), beside the upload: the import
+    # loads them instead of parsing the file again. `staged_info` holds their fingerprint (file,
+    # mapping, metadata schema, batch size), byte size and batch count; a mismatch means "parse".
+    staged_file = models.FileField(upload_to=import_upload_to, max_length=500, blank=True)
+    staged_info = models.JSONField(default=dict, blank=True)
     dry_run_job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -143,21 +143,18 @@ def iter_records(
         return
     previous = reader.line_num
     record = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise FileProblem(f"Line {previous + 1}: {exc} (is a quote left open?)") from None
-        except UnicodeDecodeError:
-            raise FileProblem(
-                f"The file is not UTF-8 near line {previous + 1}; {SAVE_AS}."
-            ) from None
-        record += 1
-        line = record if numbering == "records" else previous + 1
-        previous = reader.line_num
-        yield line, cells
+    by_record = numbering == "records"
+    try:
+        # one try around the loop, not one per row: this runs a million times for big files
+        for cells in reader:
+            record += 1
+            line = record if by_record else previous + 1
+            previous = reader.line_num
+            yield line, cells
+    except csv.Error as exc:
+        raise FileProblem(f"Line {previous + 1}: {exc} (is a quote left open?)") from None
+    except UnicodeDecodeError:
+        raise FileProblem(f"The file is not UTF-8 near line {previous + 1}; {SAVE_AS}.") from None
 
 
 # --- XLSX -------------------------------------------------------------------------------------

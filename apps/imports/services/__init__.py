@@ -9,6 +9,8 @@ The dashboard, the Celery tasks and `bench/import_customers.py` call these funct
 - `import_confirm(imp=)` enqueues `import_apply`, which writes valid rows batch by batch. Each
   committed batch leaves an `ImportBatch` row in the same transaction, so a re-delivered task
   skips what is done and nothing is applied twice.
+- The dry run keeps its validated, encoded batches beside the upload (`staged`); the import loads
+  them instead of parsing the file again, and parses when they cannot be trusted.
 """
 
 import csv
@@ -33,7 +35,8 @@ from apps.jobs.services import job_create, job_fail, job_finish, job_progress, j
 from .. import parsing
 from ..columns import default_mapping, mapping_errors
 from ..models import Import, ImportBatch, ImportIssue, ImportKind, ImportStatus, Phase
-from .pipeline import BATCH_SIZE, prefetch, read_batches
+from . import staged
+from .pipeline import BATCH_SIZE, prefetch
 from .plans import plan_for
 
 logger = logging.getLogger(__name__)
@@ -144,9 +147,23 @@ def import_set_mapping(*, imp: Import, mapping: list[str]) -> Import:
     errors = mapping_errors(imp.kind, imp.header, mapping)
     if errors:
         raise ApplicationError(" ".join(errors), details="mapping", extra={"errors": errors})
+    previous = imp.staged_file.name if mapping != imp.mapping else ""
     imp.mapping = mapping
-    imp.save(update_fields=["mapping", "updated_at"])
+    if previous:
+        imp.staged_file, imp.staged_info = "", {}  # checked with another mapping: parse again
+    imp.save(update_fields=["mapping", "staged_file", "staged_info", "updated_at"])
+    if previous:
+        _delete_stored(imp, previous)
     return imp
+
+
+def _delete_stored(imp: Import, name: str) -> None:
+    """Delete a file of this import that no row points to any more (e.g. old staged batches)."""
+    if name:
+        try:
+            imp.staged_file.storage.delete(name)
+        except OSError:
+            logger.warning("could not delete %s", name, exc_info=True)
 
 
 def import_start_dry_run(*, imp: Import, created_by=None) -> Import:
@@ -155,8 +172,16 @@ def import_start_dry_run(*, imp: Import, created_by=None) -> Import:
 
     inline = imp.line_count <= INLINE_DRY_RUN_MAX_LINES
     with transaction.atomic():
+        previous = (
+            Import.objects.filter(pk=imp.pk).values_list("staged_file", flat=True).first() or ""
+        )
         started = Import.objects.filter(pk=imp.pk, status__in=EDITABLE).update(
-            status=ImportStatus.VALIDATING, error="", dry_run_counts={}, updated_at=timezone.now()
+            status=ImportStatus.VALIDATING,
+            error="",
+            dry_run_counts={},
+            staged_file="",
+            staged_info={},
+            updated_at=timezone.now(),
         )
         if not started:
             raise ApplicationError("This import is already running or done.", key="invalid_import")
@@ -170,6 +195,7 @@ def import_start_dry_run(*, imp: Import, created_by=None) -> Import:
             )
             Import.objects.filter(pk=imp.pk).update(dry_run_job=job)
             import_dry_run_task.delay_on_commit(imp.pk)
+    _delete_stored(imp, previous)
     if inline:
         import_dry_run(import_id=imp.pk)
     imp.refresh_from_db()
@@ -184,21 +210,28 @@ def import_dry_run(*, import_id: int) -> None:
     job_id = imp.dry_run_job_id
     if job_id and not job_start(job_id=job_id):
         return
+    imp.staged_file, imp.staged_info = "", {}
     try:
         totals = _run(imp, phase=Phase.DRY_RUN, job_id=job_id)
         rejected = _write_rejected(imp, Phase.DRY_RUN)
     except (parsing.FileProblem, ApplicationError) as exc:
+        _delete_stored(imp, imp.staged_file.name)
         _fail(imp, str(getattr(exc, "message", exc)), job_id)
         return
     except Exception:
+        _delete_stored(imp, imp.staged_file.name)
         _fail(imp, "The check stopped because of an unexpected error.", job_id)
         raise
-    Import.objects.filter(pk=imp.pk, status=ImportStatus.VALIDATING).update(
+    finished = Import.objects.filter(pk=imp.pk, status=ImportStatus.VALIDATING).update(
         status=ImportStatus.VALIDATED,
         dry_run_counts=totals,
         rejected_file=rejected,
+        staged_file=imp.staged_file.name or "",
+        staged_info=imp.staged_info,
         updated_at=timezone.now(),
     )
+    if not finished:
+        _delete_stored(imp, imp.staged_file.name)
     if job_id:
         job_finish(job_id=job_id, result=totals)
 
@@ -280,12 +313,16 @@ def import_apply(*, import_id: int, batch_size: int | None = None) -> None:
     except Exception:
         _fail(imp, "The import stopped because of an unexpected error.", job_id)
         raise
-    Import.objects.filter(pk=imp.pk, status=ImportStatus.IMPORTING).update(
+    done = Import.objects.filter(pk=imp.pk, status=ImportStatus.IMPORTING).update(
         status=ImportStatus.DONE,
         result_counts=totals,
         rejected_file=rejected,
+        staged_file="",
+        staged_info={},
         updated_at=timezone.now(),
     )
+    if done:
+        _delete_stored(imp, imp.staged_file.name)  # the staged batches have served
     if job_id:
         job_finish(job_id=job_id, result=totals)
     if imp.kind in (ImportKind.CUSTOMERS, ImportKind.ORDERS) and (
@@ -349,8 +386,24 @@ def _run(imp: Import, *, phase: str, job_id: int | None, batch_size: int | None 
             job_progress(job_id=job_id, processed=totals["total"])
 
     threads = _writer_threads(imp.line_count, batch_size)
-    handle, records = open_records(imp)
-    batches = prefetch(read_batches(records, plan, batch_size=batch_size, encode=writer.encode))
+    keep = None
+    if phase == Phase.DRY_RUN:
+        source = staged.parsed_batches(
+            imp, plan, writer, batch_size=batch_size, open_records=open_records
+        )
+        if staged.supports(writer):
+            keep = staged.StageWriter(staged.fingerprint(imp, plan, writer, batch_size))
+    elif staged.supports(writer):
+        source = staged.staged_batches(
+            imp, plan, writer, batch_size=batch_size, open_records=open_records
+        )
+    else:
+        source = staged.parsed_batches(
+            imp, plan, writer, batch_size=batch_size, open_records=open_records
+        )
+    batches = prefetch(source)
+    if keep is not None:
+        batches = _kept(batches, keep)
     try:
         if threads == 1:
             for batch in batches:
@@ -371,12 +424,30 @@ def _run(imp: Import, *, phase: str, job_id: int | None, batch_size: int | None 
                     for future in running:
                         future.cancel()
                     raise
+    except BaseException:
+        if keep is not None:
+            keep.close()
+        raise
     finally:
         batches.close()
-        handle.close()
     if not totals["total"]:
+        if keep is not None:
+            keep.close()
         raise parsing.FileProblem("The file has a header row but no data rows.")
+    if keep is not None:
+        imp.staged_file.name, imp.staged_info = keep.save(imp)
     return totals
+
+
+def _kept(batches, keep):
+    """Pass the batches on, each written to the dry run's staged file first (in order, before a
+    writer thread's check_batch changes it)."""
+    try:
+        for batch in batches:
+            keep.add(batch)
+            yield batch
+    finally:
+        batches.close()
 
 
 def _issues(imp: Import, phase: str, batch, problems) -> list[ImportIssue]:

@@ -37,17 +37,22 @@ def read_batches(
     clean = plan.clean
     check_value = plan.check_value
     seen: dict[str, int] = {}
+    first_line_of = seen.setdefault
     number = 0
     batch = None
+    count = last = 0  # the batch's records and last line, kept in locals (a million rows)
     for line, cells in records:
         if batch is None:
             number += 1
             batch = Batch(number=number, first_line=line)
+            add_row, add_key = batch.rows.append, batch.keys.append
+            add_line, add_check = batch.lines.append, batch.checks.append
+            count = 0
         if len(cells) != width:
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line
-            batch.records += 1
-            batch.last_line = line
+            count += 1
+            last = line
             batch.invalid.add(line)
             if len(cells) > width:
                 extra = ", ".join(cells[width:])[:200]
@@ -58,11 +63,11 @@ def read_batches(
         elif not any(cells):
             continue  # a row of empty cells (spreadsheets leave these behind)
         else:
-            batch.records += 1
-            batch.last_line = line
+            count += 1
+            last = line
             row, problems, source_id = clean(cells)
             if source_id:
-                first = seen.setdefault(source_id, line)
+                first = first_line_of(source_id, line)
                 if first != line:
                     problems.append(plan.duplicate_problem(source_id, first))
                     row = None
@@ -71,14 +76,16 @@ def read_batches(
                 problems.sort(key=plan.column_position)  # in the file's column order
                 batch.issues.extend((line, column, message) for column, message in problems)
             else:
-                batch.rows.append(encode(row))
-                batch.keys.append(source_id)
-                batch.lines.append(line)
-                batch.checks.append(check_value(cells))
-        if batch.records >= batch_size:
+                add_row(encode(row))
+                add_key(source_id)
+                add_line(line)
+                add_check(check_value(cells))
+        if count >= batch_size:
+            batch.records, batch.last_line = count, last
             yield batch
             batch = None
-    if batch is not None and batch.records:
+    if batch is not None and count:
+        batch.records, batch.last_line = count, last
         yield batch
 
 
@@ -101,6 +108,10 @@ def prefetch(batches: Iterator[Batch], *, depth: int = 1) -> Iterator[Batch]:
             item = _END
         except BaseException as exc:  # handed to the consumer, re-raised there
             item = ReaderFailed(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()  # a generator's own clean-up (its open file) runs in this thread
         while not stop.is_set():
             try:
                 slots.put(item, timeout=0.1)

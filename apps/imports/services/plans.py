@@ -32,6 +32,8 @@ from .writers import OrderWriter, SqlUpsertWriter
 Issue = tuple[int, str, str]  # (line, column, message)
 MAX_SOURCE_ID = 255
 MAX_URL = 2048
+# json.dumps(value, separators=(",", ":")) without building an encoder per row
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass
@@ -325,7 +327,7 @@ class CustomerPlan(Plan):
         if self.birthdate_position is not None and row[self.birthdate_position] is not None:
             row[self.birthdate_position] = row[self.birthdate_position].isoformat()
         if metadata is not None:
-            row.append(json.dumps(metadata, separators=(",", ":")))
+            row.append(_compact_json(metadata))
         return row, problems, source_id
 
 
@@ -401,7 +403,7 @@ class ProductPlan(Plan):
             return None, problems, source_id
         row = [source_id, *values]
         if metadata is not None:
-            row.append(json.dumps(metadata, separators=(",", ":")))
+            row.append(_compact_json(metadata))
         return row, problems, source_id
 
     def check_required(self, cells, problems) -> None:
