@@ -1,8 +1,17 @@
 import pytest
+from django.core.cache import cache
 
 from apps.projects.middleware import SESSION_PROJECT_KEY
 from apps.projects.models import Role
 from tests.projects.factories import MembershipFactory, ProjectFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty per-process cache: cached lookups (event listeners,
+    segments that read summaries) must not leak from one test's project to the next test's
+    project that happens to get the same primary key."""
+    cache.clear()
 
 
 @pytest.fixture

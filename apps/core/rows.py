@@ -10,6 +10,7 @@ so callers see the same models the ORM would give them (only the chosen columns 
 # ruff: noqa: S608 -- table and column names come from model meta; every value is a parameter.
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field
 from django.db.models.expressions import Col
 
 
@@ -66,6 +67,45 @@ def placeholders(values) -> str:
     return ", ".join(["%s"] * len(values)) or "NULL"
 
 
+# Columns whose values the driver and the database take as they are when they already have the
+# column's Python type: for these the ORM's preparation only re-creates the same value.
+_PLAIN = {
+    "BigIntegerField": int,
+    "IntegerField": int,
+    "PositiveBigIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveSmallIntegerField": int,
+    "SmallIntegerField": int,
+    "BooleanField": bool,
+    "CharField": str,
+    "TextField": str,
+}
+
+
+def _preparer(field):
+    """A function from an instance to the field's value as `bulk_create` would send it."""
+    attname = field.attname
+    target = field.target_field if field.is_relation else field
+    plain = _PLAIN.get(target.get_internal_type())
+    if type(field).pre_save is not Field.pre_save:  # auto_now, file fields, …
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+    def prepare(obj):
+        value = getattr(obj, attname)
+        if value is None or (plain is not None and type(value) is plain):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+def _preparers(model) -> list:
+    return columns(
+        f"insert:{model._meta.label}",
+        lambda: [_preparer(f) for f in model._meta.concrete_fields if not f.primary_key],
+    )
+
+
 def insert(objs: list) -> list:
     """INSERT these new instances of one model in one statement and set their primary keys:
     what `bulk_create` does, with the same field preparation (`pre_save`, `get_db_prep_save`),
@@ -79,10 +119,8 @@ def insert(objs: list) -> list:
         return objs
     meta = type(objs[0])._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    rows = [
-        [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-        for obj in objs
-    ]
+    preparers = _preparers(type(objs[0]))
+    rows = [[prepare(obj) for prepare in preparers] for obj in objs]
     quote = connection.ops.quote_name
     head = (
         f"INSERT INTO {quote(meta.db_table)} "

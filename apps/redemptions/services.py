@@ -395,10 +395,12 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
             Redemption.objects.filter(
                 project=project, tracking_id=tracking_id, customer__isnull=True
             ).update(customer=customer)
-        _count_redeemed(customer, len(children), parent.gift_amount, parent.loyalty_points)
+        _count_redeemed(
+            customer, len(children), credits=parent.gift_amount, points=parent.loyalty_points
+        )
         if order.customer_id != customer.pk:
             # (the order's write already re-evaluates its customer's segments after commit)
-            customers_changed(project.pk, [customer.pk])
+            customers_changed(project.pk, [customer.pk], summary_only=True)
     events.emit(project.pk, "redemption.succeeded", parent)
     return Redeemed(
         parent=parent,
@@ -409,14 +411,17 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
     )
 
 
-def _count_redeemed(customer, count: int, credits: int, points: int) -> None:
+def _count_redeemed(
+    customer, count: int, *, credits: int = 0, points: int = 0, failed: bool = False
+) -> None:
     """Add to the customer's redemption summary by one atomic UPDATE (written out: the ORM
     compiled it on every redemption for more than it costs to run)."""
+    outcome = "redemptions_total_failed" if failed else "redemptions_total_succeeded"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Customer._meta.db_table} SET "  # noqa: S608 -- a model's table name
+            f"UPDATE {Customer._meta.db_table} SET "  # noqa: S608 -- names from model meta
             "redemptions_total_redeemed = redemptions_total_redeemed + %(count)s, "
-            "redemptions_total_succeeded = redemptions_total_succeeded + %(count)s, "
+            f"{outcome} = {outcome} + %(count)s, "
             "gift_redeemed_amount = gift_redeemed_amount + %(credits)s, "
             "loyalty_redeemed_points = loyalty_redeemed_points + %(points)s "
             "WHERE id = %(pk)s",
@@ -612,7 +617,7 @@ def _child(project, parent, snap, result, customer, tracking_id, order, now, cha
 def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel, error=None):
     """Record a refused attempt (in the caller's transaction)."""
     error = error or _first_error(outcome)
-    parent = Redemption.objects.create(
+    parent = Redemption(
         project=project,
         result=Outcomes.FAILURE,
         status=Status.FAILED,
@@ -627,29 +632,29 @@ def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel
         created_at=now,
         **channel,
     )
-    children = Redemption.objects.bulk_create(
-        _child(
-            project,
-            parent,
-            snap,
-            result,
-            customer,
-            tracking_id,
-            None,
-            now,
-            channel,
-            outcome_result=Outcomes.FAILURE,
-            status=Status.FAILED,
-            failure_code=result.key or error.key,
-            failure_message=result.message or error.message,
-        )
-        for result in outcome.results
+    insert([parent])
+    children = insert(
+        [
+            _child(
+                project,
+                parent,
+                snap,
+                result,
+                customer,
+                tracking_id,
+                None,
+                now,
+                channel,
+                outcome_result=Outcomes.FAILURE,
+                status=Status.FAILED,
+                failure_code=result.key or error.key,
+                failure_message=result.message or error.message,
+            )
+            for result in outcome.results
+        ]
     )
     if customer is not None:
-        Customer.objects.filter(pk=customer.pk).update(
-            redemptions_total_redeemed=F("redemptions_total_redeemed") + len(children),
-            redemptions_total_failed=F("redemptions_total_failed") + len(children),
-        )
+        _count_redeemed(customer, len(children), failed=True)
     events.emit(project.pk, "redemption.failed", parent)
     return Redeemed(
         parent=parent,
@@ -778,7 +783,7 @@ def redemption_rollback(
             for child in children
         )
         if parent.customer_id:
-            customers_changed(parent.project_id, [parent.customer_id])
+            customers_changed(parent.project_id, [parent.customer_id], summary_only=True)
         events.emit(parent.project_id, "redemption.rollback.succeeded", rollback)
     return RolledBack(parent=rollback, rollbacks=rollbacks, order=order)
 

@@ -154,6 +154,7 @@ def segment_delete(*, segment: Segment) -> None:
             code=409,
         )
     segment.delete()
+    summary_segments.forget(segment.project_id)
 
 
 ADD_MEMBERS_BATCH = 5_000  # refs per statement: far below PostgreSQL's 65,535 parameters
@@ -228,7 +229,44 @@ def _record_sizes(segment_ids: list[int], now: datetime) -> None:
         )
 
 
+# Which filter segments of a project read order or redemption summaries, cached per process
+# for SUMMARY_SEGMENTS_SECONDS: every order and redemption asks (see customers_changed_listener).
+SUMMARY_SEGMENTS_SECONDS = 5
+
+
+def _summary_segments(project_id: int) -> list[int]:
+    """Filter segments whose filter could change when only a customer's order or redemption
+    summary does (`summary.*` fields, or `updated_at`, which every write moves)."""
+    found = []
+    for pk, stored in Segment.objects.filter(
+        project_id=project_id, type__in=[SegmentType.AUTO_UPDATE, SegmentType.PASSIVE]
+    ).values_list("pk", "filter"):
+        text = json.dumps(stored or {})
+        if "summary" in text or "updated_at" in text:
+            found.append(pk)
+    return found
+
+
+summary_segments = events.Listeners(
+    "segments-summaries", _summary_segments, seconds=SUMMARY_SEGMENTS_SECONDS
+)
+
+
+def customers_changed_listener(project_id: int, ids: list[int], summary_only: bool = False):
+    """Re-evaluate changed customers' segments in a task, unless only their summaries changed
+    and no segment of the project reads a summary: most orders and redemptions then enqueue
+    nothing."""
+    from .tasks import segments_evaluate_customers_task
+
+    if summary_only and not summary_segments(project_id):
+        return
+    segments_evaluate_customers_task.delay(project_id, ids)
+
+
 def segment_recompute_start(*, segment: Segment, created_by=None):
+    """Recompute in a bulk job after commit. A filter that reads summaries is recomputed only
+    once every process's cached `summary_segments` has expired: an order another process wrote
+    meanwhile without re-evaluating its customer is then counted by the recompute itself."""
     from .tasks import segment_recompute_task
 
     job = job_create(
@@ -237,7 +275,12 @@ def segment_recompute_start(*, segment: Segment, created_by=None):
         created_by=created_by,
         params={"segment": segment.public_id},
     )
-    segment_recompute_task.delay_on_commit(segment.pk, job.pk)
+    summary_segments.forget(segment.project_id)
+    reads_summaries = segment.pk in _summary_segments(segment.project_id)
+    countdown = SUMMARY_SEGMENTS_SECONDS if reads_summaries else 0
+    transaction.on_commit(
+        lambda: segment_recompute_task.apply_async((segment.pk, job.pk), countdown=countdown)
+    )
     return job
 
 

@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 
 from apps.core.errors import ApplicationError
+from apps.customers.models import Customer
 from apps.customers.services import customer_update, customer_upsert
 from apps.metadata.services import metadata_schema_save
 from apps.orders.services import order_upsert
@@ -124,6 +125,38 @@ def test_changed_customers_are_reevaluated_after_commit(
     assert members(regulars) == set()
     assert events(regulars) == [("customer.segment.entered", "x"), ("customer.segment.left", "x")]
     assert Segment.objects.get(pk=regulars.pk).size == 0
+
+
+def test_orders_reevaluate_segments_only_when_a_segment_reads_summaries(
+    project, django_capture_on_commit_callbacks
+):
+    """An order changes only its customer's summary: segments are re-evaluated for it when some
+    filter reads a summary, and not at all otherwise (nothing a metadata filter reads moved)."""
+    gold = segment_create(
+        project=project,
+        name="Gold",
+        type="auto-update",
+        filter={"metadata.tier": {"conditions": {"$is": "Gold"}}},
+    )
+    customer = CustomerFactory(project=project, source_id="x", metadata={})
+    # the tier changes behind the services' back: only a re-evaluation would notice it
+    Customer.objects.filter(pk=customer.pk).update(metadata={"tier": "Gold"})
+    paid = {"status": "PAID", "amount": 50000, "customer": {"source_id": "x"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        order_upsert(project=project, payload={**paid, "source_id": "o1"})
+    assert members(gold) == set()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        spenders = segment_create(
+            project=project,
+            name="Spenders",
+            type="auto-update",
+            filter={"summary.orders.total_amount": {"conditions": {"$more_than": [90000]}}},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        order_upsert(project=project, payload={**paid, "source_id": "o2"})
+    assert members(spenders) == {"x"}
+    assert members(gold) == {"x"}  # re-evaluated with every filter segment
 
 
 def test_evaluating_customers_answers_all_segments_in_one_query(
