@@ -20,6 +20,9 @@ class Columns:
 
     def __init__(self, model, alias: str, names: tuple[str, ...] | None = None):
         self.model = model
+        # the thread's own connection, not the `connection` proxy, whose every attribute
+        # access is a thread-local lookup (build() runs per column of every row)
+        self.connection = connection = connections[DEFAULT_DB_ALIAS]
         fields = model._meta.concrete_fields
         if names is not None:
             wanted = {model._meta.get_field(name) for name in names}  # names or FK attnames
@@ -42,12 +45,13 @@ class Columns:
         """A model instance from this part of a row, or None when its id is NULL (no join)."""
         if values[0] is None:
             return None
+        wrapper = self.connection
         converted = []
         for value, converters in zip(values, self.converters, strict=True):
             for converter, column in converters:
-                value = converter(value, column, connection)
+                value = converter(value, column, wrapper)
             converted.append(value)
-        return self.model.from_db(connection.alias, self.attnames, converted)
+        return self.model.from_db(wrapper.alias, self.attnames, converted)
 
 
 def columns(key: str, make) -> dict:
@@ -82,28 +86,44 @@ _PLAIN = {
 }
 
 
-def _preparer(field):
+def _preparer(field, wrapper):
     """A function from an instance to the field's value as `bulk_create` would send it."""
     attname = field.attname
     target = field.target_field if field.is_relation else field
     plain = _PLAIN.get(target.get_internal_type())
     if type(field).pre_save is not Field.pre_save:  # auto_now, file fields, …
-        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), wrapper)
 
     def prepare(obj):
         value = getattr(obj, attname)
         if value is None or (plain is not None and type(value) is plain):
             return value
-        return field.get_db_prep_save(value, connection)
+        return field.get_db_prep_save(value, wrapper)
 
     return prepare
 
 
-def _preparers(model) -> list:
-    return columns(
-        f"insert:{model._meta.label}",
-        lambda: [_preparer(f) for f in model._meta.concrete_fields if not f.primary_key],
-    )
+class _Insert:
+    """A model's INSERT, prepared once per connection: the value preparers and the SQL."""
+
+    def __init__(self, model):
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        meta = model._meta
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        self.preparers = [_preparer(field, wrapper) for field in fields]
+        quote = wrapper.ops.quote_name
+        self.head = (
+            f"INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) "
+        )
+        self.returning = f" RETURNING {quote(meta.pk.column)}"
+        self.row = f"({', '.join(['%s'] * len(fields))})"
+        self.unnest = None
+        if wrapper.vendor == "postgresql":
+            # varchar[] rather than varchar(50)[]: a cast never truncates (as Django does)
+            types = [field.db_type(wrapper).split("(")[0] for field in fields]
+            arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
+            self.unnest = f"{self.head}SELECT * FROM UNNEST({arrays}){self.returning}"
 
 
 def insert(objs: list) -> list:
@@ -117,30 +137,22 @@ def insert(objs: list) -> list:
     parses it once and PostgreSQL can keep it prepared."""
     if not objs:
         return objs
-    meta = type(objs[0])._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    preparers = _preparers(type(objs[0]))
-    rows = [[prepare(obj) for prepare in preparers] for obj in objs]
-    quote = connection.ops.quote_name
-    head = (
-        f"INSERT INTO {quote(meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-    )
-    if connection.vendor == "postgresql" and len(rows) > 1:
-        # varchar[] rather than varchar(50)[]: a cast never truncates (as Django does)
-        types = [field.db_type(connection).split("(")[0] for field in fields]
-        arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
-        sql = f"{head}SELECT * FROM UNNEST({arrays})"
+    model = type(objs[0])
+    statement = columns(f"insert:{model._meta.label}", lambda: _Insert(model))
+    rows = [[prepare(obj) for prepare in statement.preparers] for obj in objs]
+    if statement.unnest is not None and len(rows) > 1:
+        sql = statement.unnest
         params = [list(column) for column in zip(*rows, strict=True)]
     else:
-        row = f"({', '.join(['%s'] * len(fields))})"
-        sql = f"{head}VALUES {', '.join([row] * len(rows))}"
+        sql = f"{statement.head}VALUES {', '.join([statement.row] * len(rows))}"
+        sql += statement.returning
         params = [value for values in rows for value in values]
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {quote(meta.pk.column)}", params)
+        cursor.execute(sql, params)
         keys = cursor.fetchall()
+    alias = connection.alias
     for obj, (pk,) in zip(objs, keys, strict=True):
         obj.pk = pk
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
     return objs

@@ -191,9 +191,10 @@ def _vouchers(where: str, params: list, *, lock: bool = False) -> list[Voucher]:
     )
     if lock and connection.vendor == "postgresql":
         sql += " FOR UPDATE OF v"
-    found = []
+    found, shared = [], {}
     for row in _fetch(sql, params):
-        code, parent, category, parent_category = _split(row, (voucher, campaign, own, inherited))
+        parts = (voucher, campaign, own, inherited)
+        code, parent, category, parent_category = _split(row, parts, shared)
         if parent is not None:
             parent.category = parent_category
         code.campaign = parent
@@ -232,9 +233,10 @@ def tiers(
     if limit:
         sql += " LIMIT %s"
         params.append(limit)
-    found = []
+    found, shared = [], {}
     for row in _fetch(sql, params):
-        promotion, parent, category, parent_category = _split(row, (tier, campaign, own, inherited))
+        parts = (tier, campaign, own, inherited)
+        promotion, parent, category, parent_category = _split(row, parts, shared)
         parent.category = parent_category
         promotion.campaign = parent
         promotion.category = category
@@ -261,9 +263,9 @@ def code_campaigns(project, *, limit: int) -> list[Campaign]:
         CampaignType.LOYALTY_PROGRAM,
         limit,
     ]
-    found = []
+    found, shared = [], {}
     for row in _fetch(sql, params):
-        parent, parent_category = _split(row, (campaign, category))
+        parent, parent_category = _split(row, (campaign, category), shared)
         parent.category = parent_category
         found.append(parent)
     return found
@@ -275,11 +277,18 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _split(row, parts) -> list:
-    """The model instances of each part of a joined row, in order (None for a missing join)."""
-    objects, at = [], 0
-    for part in parts:
-        objects.append(part.build(row[at : at + len(part)]))
+def _split(row, parts, shared: dict) -> list:
+    """The model instances of each part of a joined row, in order (None for a missing join).
+    The first part is the row's own object; the joined ones (a campaign, a category) are built
+    once per query and shared (`shared`), since many rows join the same few."""
+    objects = [parts[0].build(row[: len(parts[0])])]
+    at = len(parts[0])
+    for part in parts[1:]:
+        values = row[at : at + len(part)]
+        key = (id(part), values[0])
+        if key not in shared:
+            shared[key] = part.build(values)
+        objects.append(shared[key])
         at += len(part)
     return objects
 
