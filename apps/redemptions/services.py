@@ -25,7 +25,7 @@ from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
 from apps.engine.validation import APPLICABLE, Outcome, Result, validate
 from apps.orders.models import Order, OrderItem
-from apps.orders.services import order_upsert
+from apps.orders.services import order_item, order_upsert
 
 from . import reads
 from .models import (
@@ -533,11 +533,11 @@ def _discounted_items(project, snap, outcome) -> list[OrderItem]:
         discount = outcome.totals.items.get(index, 0)
         if index < len(preview):
             base = preview[index]
-            item = OrderItem(
+            item = order_item(
+                base.product,
+                base.sku,
                 position=index,
                 related_object=base.related_object,
-                product=base.product,
-                sku=base.sku,
                 source_id=base.source_id,
                 name=base.name,
                 quantity=engine_item.quantity,
