@@ -300,6 +300,7 @@ def order_upsert(
     items: list[OrderItem] | None = None,
     notify: bool = True,
     savepoint: bool = True,
+    summary_add: tuple[int, dict[str, int]] | None = None,
 ) -> tuple[Order, bool]:
     """Create or update an order from Voucherify's order object. Returns (order, created).
 
@@ -311,6 +312,7 @@ def order_upsert(
     snapshot has them, discounts included) passes them in and they are not looked up again.
     `notify=False` leaves segment updates to the caller (an import announces one bulk change).
     `savepoint=False` suits a caller inside its own transaction that lets any error abort it.
+    `summary_add` goes to customers_refresh_order_summary (a redemption's counters).
     """
     now = now or timezone.now()
     if not isinstance(payload, dict):
@@ -371,7 +373,7 @@ def order_upsert(
                 if type in events.EVENT_TYPES:
                     events.emit(project.pk, type, order)
         customers_refresh_order_summary(
-            customer_ids={order.customer_id, previous_customer_id} - {None}
+            customer_ids={order.customer_id, previous_customer_id} - {None}, add=summary_add
         )
         if notify:
             customers_changed(
@@ -550,14 +552,26 @@ def order_set_status(*, order: Order, status: str, now: datetime | None = None) 
     return updated
 
 
-def customers_refresh_order_summary(*, customer_ids) -> int:
+def customers_refresh_order_summary(
+    *, customer_ids, add: tuple[int, dict[str, int]] | None = None
+) -> int:
     """Recompute summary.orders for these customers from their PAID/FULFILLED orders, set-based:
     one UPDATE with correlated subqueries, never a read-modify-write in Python. Written as SQL:
     it runs on every order write, and the ORM spent more compiling it than the database running
-    it. The average is rounded half away from zero (ROUND of the exact average)."""
-    ids = sorted({pk for pk in customer_ids if pk is not None})
+    it. The average is rounded half away from zero (ROUND of the exact average).
+
+    `add` = (customer id, {column: amount}) adds to that customer's counters in the same UPDATE
+    (a redemption writes its order and counts itself at once)."""
+    ids = sorted({pk for pk in customer_ids if pk is not None} | ({add[0]} if add else set()))
     if not ids:
         return 0
+    added, added_params = "", []
+    if add is not None:
+        pk, amounts = add
+        for name in sorted(amounts):
+            column = Customer._meta.get_field(name).column  # a field of ours, or FieldDoesNotExist
+            added += f", {column} = {column} + CASE WHEN id = %s THEN %s ELSE 0 END"
+            added_params += [pk, amounts[name]]
     orders, customers = Order._meta.db_table, Customer._meta.db_table
     counted = (
         f"FROM {orders} o WHERE o.customer_id = {customers}.id "
@@ -573,8 +587,8 @@ def customers_refresh_order_summary(*, customer_ids) -> int:
             f"(SELECT CAST(ROUND(AVG(o.total_amount)) AS BIGINT) {counted}), 0), "
             f"orders_last_order_amount = (SELECT o.total_amount {counted} "
             f"ORDER BY o.created_at DESC, o.id DESC LIMIT 1), "
-            f"orders_last_order_date = (SELECT MAX(o.created_at) {counted}) "
+            f"orders_last_order_date = (SELECT MAX(o.created_at) {counted}){added} "
             f"WHERE id IN ({', '.join(['%s'] * len(ids))})",
-            [*statuses * 5, *ids],
+            [*statuses * 5, *added_params, *ids],
         )
         return cursor.rowcount

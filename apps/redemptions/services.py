@@ -356,8 +356,20 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
         voucher = _ref_of(snap, result).voucher
         if voucher is not None:
             _spend(voucher, result, now)
-    # 2. the order, with this request's discounts
-    order = _save_order(project, payload, snap, outcome, customer, now)
+    # 2. the order, with this request's discounts; the customer's redemption counters go into
+    # the same UPDATE as its order summary
+    counters = None
+    if customer is not None:
+        counters = (
+            customer.pk,
+            {
+                "redemptions_total_redeemed": len(applicable),
+                "redemptions_total_succeeded": len(applicable),
+                "gift_redeemed_amount": sum(r.credits for r in applicable),
+                "loyalty_redeemed_points": sum(r.points for r in applicable),
+            },
+        )
+    order = _save_order(project, payload, snap, outcome, customer, now, counters)
     # 3. the redemption rows
     parent = Redemption(
         project=project,
@@ -395,9 +407,6 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
             Redemption.objects.filter(
                 project=project, tracking_id=tracking_id, customer__isnull=True
             ).update(customer=customer)
-        _count_redeemed(
-            customer, len(children), credits=parent.gift_amount, points=parent.loyalty_points
-        )
         if order.customer_id != customer.pk:
             # (the order's write already re-evaluates its customer's segments after commit)
             customers_changed(project.pk, [customer.pk], summary_only=True)
@@ -411,21 +420,17 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
     )
 
 
-def _count_redeemed(
-    customer, count: int, *, credits: int = 0, points: int = 0, failed: bool = False
-) -> None:
-    """Add to the customer's redemption summary by one atomic UPDATE (written out: the ORM
-    compiled it on every redemption for more than it costs to run)."""
-    outcome = "redemptions_total_failed" if failed else "redemptions_total_succeeded"
+def _count_failed(customer, count: int) -> None:
+    """Add a refused attempt to the customer's redemption summary by one atomic UPDATE (written
+    out: the ORM compiled it on every redemption for more than it costs to run). Successful ones
+    are counted with the order summary (`summary_add`)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Customer._meta.db_table} SET "  # noqa: S608 -- names from model meta
             "redemptions_total_redeemed = redemptions_total_redeemed + %(count)s, "
-            f"{outcome} = {outcome} + %(count)s, "
-            "gift_redeemed_amount = gift_redeemed_amount + %(credits)s, "
-            "loyalty_redeemed_points = loyalty_redeemed_points + %(points)s "
+            "redemptions_total_failed = redemptions_total_failed + %(count)s "
             "WHERE id = %(pk)s",
-            {"count": count, "credits": credits, "points": points, "pk": customer.pk},
+            {"count": count, "pk": customer.pk},
         )
 
 
@@ -478,7 +483,7 @@ def _spend(voucher: Voucher, result: Result, now) -> None:
     )
 
 
-def _save_order(project, payload, snap, outcome, customer, now) -> Order:
+def _save_order(project, payload, snap, outcome, customer, now, counters=None) -> Order:
     """Upsert the order with this request's discounts on it, from the snapshot's items (no
     second lookup of products); items marked `override` go through order_upsert's own
     resolution, which writes their products."""
@@ -502,6 +507,7 @@ def _save_order(project, payload, snap, outcome, customer, now) -> Order:
         customer=customer,
         items=items,
         savepoint=False,
+        summary_add=counters,
     )
     if overrides:
         changed = []
@@ -654,7 +660,7 @@ def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel
         ]
     )
     if customer is not None:
-        _count_redeemed(customer, len(children), failed=True)
+        _count_failed(customer, len(children))
     events.emit(project.pk, "redemption.failed", parent)
     return Redeemed(
         parent=parent,
