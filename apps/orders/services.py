@@ -151,19 +151,22 @@ class Line:
 
 
 def order_item(product: Product | None, sku: Sku | None, **values) -> OrderItem:
-    """An unsaved OrderItem with its product and SKU attached. They are set by id and cached on
-    the item, the way the ORM caches a select_related object: assigning them through the
-    related-object descriptors cost more than the rest of building twenty items."""
+    """An unsaved OrderItem with its product and SKU attached. The model is built from
+    positional values in field order (the ORM's own fast path when it loads rows), and the
+    product and SKU are set by id and cached on the item the way select_related caches them:
+    keyword arguments and the related-object descriptors cost more than the rest of building
+    a 20-line order."""
+    values["product_id"] = product.pk if product is not None else None
+    values["sku_id"] = sku.pk if sku is not None else None
     item = OrderItem(
-        product_id=product.pk if product is not None else None,
-        sku_id=sku.pk if sku is not None else None,
-        **values,
+        *[values[name] if name in values else default() for name, default in _ITEM_FIELDS]
     )
     _ITEM_PRODUCT.set_cached_value(item, product)
     _ITEM_SKU.set_cached_value(item, sku)
     return item
 
 
+_ITEM_FIELDS = [(field.attname, field.get_default) for field in OrderItem._meta.concrete_fields]
 _ITEM_PRODUCT = OrderItem._meta.get_field("product")
 _ITEM_SKU = OrderItem._meta.get_field("sku")
 
@@ -412,6 +415,8 @@ def _lock_or_new(project, payload: dict) -> tuple[Order, bool]:
     public_id, source_id = payload.get("id"), payload.get("source_id")
     if source_id is not None and (not isinstance(source_id, str) or len(source_id) > 255):
         raise invalid("source_id must be text of at most 255 characters", "source_id")
+    if not public_id and not source_id:
+        return Order(project=project), True
     orders = Order.objects.select_for_update().filter(project=project)
     if public_id:
         order = orders.filter(public_id=public_id).first()
@@ -423,19 +428,17 @@ def _lock_or_new(project, payload: dict) -> tuple[Order, bool]:
                 extra={"resource_id": public_id, "resource_type": "order"},
             )
         return order, False
-    if source_id:
-        order = orders.filter(source_id=source_id).first()
-        if order is not None:
-            return order, False
-        # Two requests may create the same source_id at once: the unique constraint decides,
-        # and the loser updates the winner's row.
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(project=project, source_id=source_id)
-        except IntegrityError:
-            return orders.get(source_id=source_id), False
-        return order, True
-    return Order(project=project), True
+    order = orders.filter(source_id=source_id).first()
+    if order is not None:
+        return order, False
+    # Two requests may create the same source_id at once: the unique constraint decides, and
+    # the loser updates the winner's row.
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(project=project, source_id=source_id)
+    except IntegrityError:
+        return orders.get(source_id=source_id), False
+    return order, True
 
 
 def _set_amounts(order: Order, payload: dict, items: list[OrderItem] | None) -> None:
