@@ -20,6 +20,14 @@ class Order(ProjectScopedModel, MetadataModel):
     total_discount_amount = discount_amount + items_discount_amount;
     total_amount = amount - total_discount_amount."""
 
+    # project and customer lead the composite indexes below, which serve their look-ups and
+    # cascades: no index of their own (each index costs every order written).
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        related_name="orders_order_set",
+        db_index=False,
+    )
     public_id = PublicIdField(prefix="ord")
     source_id = models.CharField(max_length=255, null=True, blank=True)
     status = models.CharField(
@@ -37,6 +45,7 @@ class Order(ProjectScopedModel, MetadataModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="orders",
+        db_index=False,
     )
     referrer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -91,6 +100,13 @@ class OrderEvent(ProjectScopedModel):
     """An order status change (`order.created`, `order.paid`, ...). Distributions and earning
     rules consume these later; imported (historical) orders record theirs as `imported`."""
 
+    # project leads order_event_type below: no index of its own
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        related_name="orders_orderevent_set",
+        db_index=False,
+    )
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

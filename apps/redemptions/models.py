@@ -35,6 +35,14 @@ class RelatedObjectType(models.TextChoices):
 
 
 class Redemption(ProjectScopedModel, MetadataModel):
+    # Foreign keys marked db_index=False lead one of the composite indexes below, which serve
+    # their look-ups and cascades: every redemption writes two rows, and each index costs them.
+    project = models.ForeignKey(
+        "projects.Project",
+        on_delete=models.CASCADE,
+        related_name="redemptions_redemption_set",
+        db_index=False,
+    )
     public_id = PublicIdField(prefix="r")
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
@@ -49,6 +57,7 @@ class Redemption(ProjectScopedModel, MetadataModel):
         on_delete=models.SET_NULL,
         related_name="redemptions",
         db_constraint=False,
+        db_index=False,
     )
     tier = models.ForeignKey(
         "campaigns.PromotionTier",
@@ -63,6 +72,7 @@ class Redemption(ProjectScopedModel, MetadataModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="redemptions",
+        db_index=False,
     )
     code = models.CharField(max_length=100, blank=True, help_text="as redeemed")
     customer = models.ForeignKey(
@@ -71,10 +81,16 @@ class Redemption(ProjectScopedModel, MetadataModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="redemptions",
+        db_index=False,
     )
     tracking_id = models.CharField(max_length=100, blank=True)
     order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="redemptions"
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="redemptions",
+        db_index=False,
     )
     amount = models.BigIntegerField(default=0, help_text="discount given, minor units")
     gift_amount = models.BigIntegerField(default=0, help_text="gift credits used")
