@@ -1,6 +1,11 @@
+import contextlib
+
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 
 from apps.imports.models import ImportIssue, Phase
+from apps.imports.services.writers import SqlUpsertWriter
 
 
 def as_upload(data: str | bytes, name: str = "file.csv") -> SimpleUploadedFile:
@@ -19,3 +24,22 @@ def issues(imp, phase=Phase.DRY_RUN) -> list[tuple[int, str, str]]:
 def rejected_text(imp) -> str:
     with imp.rejected_file.open("rb") as handle:
         return handle.read().decode("utf-8-sig")
+
+
+@contextlib.contextmanager
+def worker_dies_on_second_batch():
+    """The upsert writer fails like a lost database connection on its second batch, as when a
+    worker is killed mid-import; the import task raises OperationalError."""
+    real_apply = SqlUpsertWriter.apply
+    calls = []
+
+    def dying_apply(self, batch, **kwargs):
+        calls.append(batch.number)
+        if len(calls) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_apply(self, batch, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqlUpsertWriter, "apply", dying_apply)
+        with pytest.raises(OperationalError):
+            yield

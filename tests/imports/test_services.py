@@ -2,21 +2,19 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import OperationalError
 
 from apps.core.errors import ApplicationError
 from apps.customers.models import Customer
 from apps.imports import services
 from apps.imports.models import ImportBatch, ImportStatus, Phase
 from apps.imports.services import import_apply, import_confirm
-from apps.imports.services.writers import SqlUpsertWriter
 from apps.jobs.models import Job, JobStatus
 from apps.metadata.services import metadata_schema_save
 from apps.orders.models import Order, OrderEvent
 from apps.orders.services import order_upsert
 from apps.products.models import Product, Sku
 from tests.customers.factories import CustomerFactory
-from tests.imports.helpers import issues, rejected_text
+from tests.imports.helpers import issues, rejected_text, worker_dies_on_second_batch
 from tests.orders.factories import OrderFactory
 from tests.products.factories import ProductFactory, SkuFactory
 from tests.projects.factories import ProjectFactory
@@ -208,22 +206,11 @@ def test_a_redelivered_task_resumes_without_applying_twice(checked, monkeypatch,
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(services, "BATCH_SIZE", 2)
         import_confirm(imp=imp)  # the on-commit task is not run here
-    real_apply = SqlUpsertWriter.apply
-    calls = []
-
-    def dying_apply(self, batch, **kwargs):
-        calls.append(batch.number)
-        if len(calls) == 2:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real_apply(self, batch, **kwargs)
-
-    monkeypatch.setattr(SqlUpsertWriter, "apply", dying_apply)
-    with pytest.raises(OperationalError):
+    with worker_dies_on_second_batch():
         import_apply(import_id=imp.pk)
     assert Customer.objects.count() == 2
     assert list(ImportBatch.objects.values_list("number", flat=True)) == [1]
     # when the task is delivered again
-    monkeypatch.setattr(SqlUpsertWriter, "apply", real_apply)
     import_apply(import_id=imp.pk)
     # then it continues after batch 1, and a third delivery does nothing
     imp.refresh_from_db()

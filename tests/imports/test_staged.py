@@ -2,16 +2,14 @@
 whenever those cannot be trusted."""
 
 import pytest
-from django.db import OperationalError
 
 from apps.customers.models import Customer
 from apps.imports import services
 from apps.imports.models import ImportBatch, ImportStatus, Phase
 from apps.imports.services import import_apply, import_confirm, staged
-from apps.imports.services.writers import SqlUpsertWriter
 from apps.metadata.services import metadata_schema_save
 from tests.customers.factories import CustomerFactory
-from tests.imports.helpers import as_upload, issues, rejected_text
+from tests.imports.helpers import as_upload, issues, rejected_text, worker_dies_on_second_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -169,21 +167,10 @@ def test_a_redelivered_task_skips_committed_staged_batches(checked, monkeypatch,
     rows = "".join(f"c-{i},Name {i}\n" for i in range(5))
     imp = checked("source_id,name\n" + rows)
     import_confirm(imp=imp)  # the on-commit task is not run here
-    real_apply = SqlUpsertWriter.apply
-    calls = []
-
-    def dying_apply(self, batch, **kwargs):
-        calls.append(batch.number)
-        if len(calls) == 2:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real_apply(self, batch, **kwargs)
-
-    monkeypatch.setattr(SqlUpsertWriter, "apply", dying_apply)
-    with pytest.raises(OperationalError):
+    with worker_dies_on_second_batch():
         import_apply(import_id=imp.pk)
     assert list(ImportBatch.objects.values_list("number", flat=True)) == [1]
     # when the task is delivered again, from the staged batches
-    monkeypatch.setattr(SqlUpsertWriter, "apply", real_apply)
     monkeypatch.setattr(staged, "parsed_batches", None)  # calling it would fail
     import_apply(import_id=imp.pk)
     # then it continues after batch 1

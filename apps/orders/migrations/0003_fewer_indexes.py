@@ -3,19 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def drop_like_index(apps, schema_editor):
-    # Django adds a varchar_pattern_ops copy of every unique CharField's index on PostgreSQL, for
-    # LIKE on public_id, which nothing does; each index costs every row written.
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'orders_order' "
-            "AND indexname LIKE 'orders_order_public_id_%_like'"
-        )
-        for (name,) in cursor.fetchall():
-            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
+from apps.core.migration_ops import drop_public_id_like_index
 
 
 class Migration(migrations.Migration):
@@ -42,5 +30,5 @@ class Migration(migrations.Migration):
             name='project',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='orders_orderevent_set', to='projects.project'),
         ),
-        migrations.RunPython(drop_like_index, migrations.RunPython.noop),
+        drop_public_id_like_index("orders_order"),
     ]

@@ -3,19 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def drop_like_index(apps, schema_editor):
-    # Django adds a varchar_pattern_ops copy of every unique CharField's index on PostgreSQL, for
-    # LIKE on public_id, which nothing does; each index costs every row written.
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'redemptions_redemption' "
-            "AND indexname LIKE 'redemptions_redemption_public_id_%_like'"
-        )
-        for (name,) in cursor.fetchall():
-            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
+from apps.core.migration_ops import drop_public_id_like_index
 
 
 class Migration(migrations.Migration):
@@ -54,5 +42,5 @@ class Migration(migrations.Migration):
             name='voucher',
             field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='redemptions', to='campaigns.voucher'),
         ),
-        migrations.RunPython(drop_like_index, migrations.RunPython.noop),
+        drop_public_id_like_index("redemptions_redemption"),
     ]
