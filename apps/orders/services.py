@@ -583,15 +583,15 @@ def customers_refresh_order_summary(
     statuses = [str(status) for status in COUNTED_STATUSES]
     with connection.cursor() as cursor:
         cursor.execute(
+            # one pass over the customer's counted orders for the aggregates, one for the last
             f"UPDATE {customers} SET "  # noqa: S608
-            f"orders_total_amount = COALESCE((SELECT SUM(o.total_amount) {counted}), 0), "
-            f"orders_total_count = (SELECT COUNT(*) {counted}), "
-            f"orders_average_amount = COALESCE("
-            f"(SELECT CAST(ROUND(AVG(o.total_amount)) AS BIGINT) {counted}), 0), "
+            f"(orders_total_amount, orders_total_count, orders_average_amount, "
+            f"orders_last_order_date) = (SELECT COALESCE(SUM(o.total_amount), 0), COUNT(*), "
+            f"COALESCE(CAST(ROUND(AVG(o.total_amount)) AS BIGINT), 0), MAX(o.created_at) "
+            f"{counted}), "
             f"orders_last_order_amount = (SELECT o.total_amount {counted} "
-            f"ORDER BY o.created_at DESC, o.id DESC LIMIT 1), "
-            f"orders_last_order_date = (SELECT MAX(o.created_at) {counted}){added} "
+            f"ORDER BY o.created_at DESC, o.id DESC LIMIT 1){added} "
             f"WHERE id IN ({', '.join(['%s'] * len(ids))})",
-            [*statuses * 5, *added_params, *ids],
+            [*statuses * 2, *added_params, *ids],
         )
         return cursor.rowcount
