@@ -9,6 +9,9 @@ so callers see the same models the ORM would give them (only the chosen columns 
 
 # ruff: noqa: S608 -- table and column names come from model meta; every value is a parameter.
 
+import datetime
+import json
+
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field
 from django.db.models.expressions import Col
@@ -74,6 +77,9 @@ def placeholders(values) -> str:
 # Columns whose values the driver and the database take as they are when they already have the
 # column's Python type: for these the ORM's preparation only re-creates the same value.
 _PLAIN = {
+    "AutoField": int,  # a foreign key's target
+    "BigAutoField": int,
+    "SmallAutoField": int,
     "BigIntegerField": int,
     "IntegerField": int,
     "PositiveBigIntegerField": int,
@@ -118,12 +124,74 @@ class _Insert:
         )
         self.returning = f" RETURNING {quote(meta.pk.column)}"
         self.row = f"({', '.join(['%s'] * len(fields))})"
-        self.unnest = None
+        self.unnest = self.recordset = None
         if wrapper.vendor == "postgresql":
             # varchar[] rather than varchar(50)[]: a cast never truncates (as Django does)
             types = [field.db_type(wrapper).split("(")[0] for field in fields]
             arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in types)
             self.unnest = f"{self.head}SELECT * FROM UNNEST({arrays}){self.returning}"
+            readers = [_json_reader(field) for field in fields]
+            if all(readers):
+                self.readers = list(zip([field.column for field in fields], readers, strict=True))
+                names = ", ".join(quote(field.column) for field in fields)
+                self.recordset = (
+                    f"{self.head}SELECT {names} FROM jsonb_populate_recordset("
+                    f"NULL::{quote(meta.db_table)}, %s::jsonb){self.returning}"
+                )
+
+    def as_json(self, objs: list) -> str | None:
+        """The rows as one JSON array for jsonb_populate_recordset, or None if a value is not
+        plain JSON data (then the rows go in as arrays)."""
+        try:
+            return json.dumps(
+                [{column: read(obj) for column, read in self.readers} for obj in objs],
+                separators=(",", ":"),
+            )
+        except (TypeError, ValueError):
+            return None
+
+
+class _NotJson(TypeError):
+    pass
+
+
+
+
+def _json_reader(field):
+    """A function from an instance to the field's value as JSON data that PostgreSQL casts back
+    to the same column value, or None when the field's type is not one this covers."""
+    attname = field.attname
+    target = field.target_field if field.is_relation else field
+    kind = target.get_internal_type()
+    if kind == "JSONField":
+        if getattr(field, "encoder", None) is not None:
+            return None
+        return lambda obj: getattr(obj, attname)  # json.dumps refuses what is not JSON
+    if kind == "DateTimeField":
+        overridden = type(field).pre_save is not Field.pre_save
+
+        def read_datetime(obj):
+            value = field.pre_save(obj, True) if overridden else getattr(obj, attname)
+            if value is None:
+                return None
+            if not isinstance(value, datetime.datetime) or value.tzinfo is None:
+                raise _NotJson  # naive or not a datetime: the ORM's own conversion decides
+            return value.isoformat()
+
+        return read_datetime
+    if type(field).pre_save is not Field.pre_save:
+        return None
+    plain = _PLAIN.get(kind)
+    if plain is None:
+        return None
+
+    def read(obj):
+        value = getattr(obj, attname)
+        if value is None or type(value) is plain:
+            return value
+        raise _NotJson
+
+    return read
 
 
 def insert(objs: list) -> list:
@@ -132,21 +200,20 @@ def insert(objs: list) -> list:
     minus the query compiler, which costs more than the insert on a checkout's few rows. No
     signals are sent (bulk_create sends none either).
 
-    On PostgreSQL several rows go in as one array per column through UNNEST, as Django's own
-    bulk_create does: the statement's text is the same whatever the number of rows, so psycopg
-    parses it once and PostgreSQL can keep it prepared."""
+    On PostgreSQL several rows go in as one JSON document through jsonb_populate_recordset when
+    every value is plain data (ints, text, booleans, JSON, aware datetimes), else as one array
+    per column through UNNEST, as Django's own bulk_create does. Either way the statement's text
+    is the same whatever the number of rows, so psycopg parses it once and PostgreSQL keeps it
+    prepared; json.dumps costs the client a third of what dumping a dozen arrays does."""
     if not objs:
         return objs
     model = type(objs[0])
     statement = columns(f"insert:{model._meta.label}", lambda: _Insert(model))
-    rows = [[prepare(obj) for prepare in statement.preparers] for obj in objs]
-    if statement.unnest is not None and len(rows) > 1:
-        sql = statement.unnest
-        params = [list(column) for column in zip(*rows, strict=True)]
+    data = statement.as_json(objs) if statement.recordset and len(objs) > 1 else None
+    if data is not None:
+        sql, params = statement.recordset, [data]
     else:
-        sql = f"{statement.head}VALUES {', '.join([statement.row] * len(rows))}"
-        sql += statement.returning
-        params = [value for values in rows for value in values]
+        sql, params = _prepared_statement(statement, objs)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall()
@@ -156,3 +223,15 @@ def insert(objs: list) -> list:
         obj._state.adding = False
         obj._state.db = alias
     return objs
+
+
+def _prepared_statement(statement: _Insert, objs: list) -> tuple[str, list]:
+    rows = [[prepare(obj) for prepare in statement.preparers] for obj in objs]
+    if statement.unnest is not None and len(rows) > 1:
+        sql = statement.unnest
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        sql = f"{statement.head}VALUES {', '.join([statement.row] * len(rows))}"
+        sql += statement.returning
+        params = [value for values in rows for value in values]
+    return sql, params

@@ -1,5 +1,7 @@
 """apps.core.rows: hand-written reads and inserts give what the ORM gives."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 
@@ -44,12 +46,28 @@ def test_insert_writes_what_bulk_create_would_and_sets_each_rows_key(project, co
         assert stored.metadata == item.metadata
 
 
-def test_insert_fills_defaults_and_auto_now_fields(project):
+@pytest.mark.parametrize("count", [1, 2])
+def test_insert_fills_defaults_and_auto_now_fields(project, count):
     order = OrderFactory(project=project)
-    (event,) = insert([OrderEvent(project=project, order=order, type="order.paid")])
-    stored = OrderEvent.objects.get(pk=event.pk)
-    assert stored.updated_at is not None and stored.imported is False
-    assert stored.created_at == event.created_at
+    moment = dt.datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=dt.UTC)
+    events = insert(
+        [
+            OrderEvent(project=project, order=order, type=f"order.{n}", created_at=moment)
+            for n in range(count)
+        ]
+    )
+    for n, event in enumerate(events):
+        stored = OrderEvent.objects.get(pk=event.pk)
+        assert stored.type == f"order.{n}"
+        assert stored.created_at == moment  # microseconds and zone kept
+        assert stored.updated_at == event.updated_at and stored.imported is False
+
+
+def test_insert_prepares_values_that_are_not_plain_json_as_bulk_create_would(project):
+    order = OrderFactory(project=project)
+    items = [OrderItem(order=order, position=n, quantity=True) for n in range(2)]
+    insert(items)  # a bool where an int goes: the field's own preparation makes it 1
+    assert {i.quantity for i in OrderItem.objects.filter(pk__in=[i.pk for i in items])} == {1}
 
 
 def test_columns_build_partial_models_with_the_orms_conversions(project):
