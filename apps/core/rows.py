@@ -155,8 +155,6 @@ class _NotJson(TypeError):
     pass
 
 
-
-
 def _json_reader(field):
     """A function from an instance to the field's value as JSON data that PostgreSQL casts back
     to the same column value, or None when the field's type is not one this covers."""
