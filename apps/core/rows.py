@@ -13,7 +13,7 @@ import datetime
 import json
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Field
+from django.db.models import DEFERRED, Field
 from django.db.models.expressions import Col
 
 
@@ -34,27 +34,37 @@ class Columns:
         assert fields[0].primary_key, "the first column is the id: a NULL id means no row"
         self.width = len(fields)
         self.sql = ", ".join(f'{alias}."{field.column}"' for field in fields)
+        # (position, converters) of the columns that have converters (JSON, mostly)
         self.converters = []
-        for field in fields:
+        for position, field in enumerate(fields):
             column = Col(alias, field)
             found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-            self.converters.append([(converter, column) for converter in found])
-        self.attnames = [field.attname for field in fields]
+            if found:
+                self.converters.append((position, [(converter, column) for converter in found]))
+        # Model.from_db's work, planned once: where each loaded value goes among the model's
+        # concrete fields, DEFERRED for the columns not loaded
+        loaded = {field.attname: position for position, field in enumerate(fields)}
+        self.slots = [loaded.get(field.attname) for field in model._meta.concrete_fields]
 
     def __len__(self) -> int:
         return self.width
 
     def build(self, values):
-        """A model instance from this part of a row, or None when its id is NULL (no join)."""
+        """A model instance from this part of a row, or None when its id is NULL (no join):
+        what Model.from_db makes of it, with the ORM's converters applied."""
         if values[0] is None:
             return None
         wrapper = self.connection
-        converted = []
-        for value, converters in zip(values, self.converters, strict=True):
+        values = list(values)
+        for position, converters in self.converters:
+            value = values[position]
             for converter, column in converters:
                 value = converter(value, column, wrapper)
-            converted.append(value)
-        return self.model.from_db(wrapper.alias, self.attnames, converted)
+            values[position] = value
+        instance = self.model(*[DEFERRED if at is None else values[at] for at in self.slots])
+        instance._state.adding = False
+        instance._state.db = wrapper.alias
+        return instance
 
 
 def columns(key: str, make) -> dict:
