@@ -320,22 +320,10 @@ def distribution_plan(*, distribution_id: int, chunk: int = CHUNK) -> int:
             if not rows:
                 break
             now = timezone.now()
-            deliveries = []
-            for pk, email, phone, opted_out in rows:
-                reason = skip_reason_for(distribution.channel, email, phone, opted_out)
-                deliveries.append(
-                    Delivery(
-                        project_id=distribution.project_id,
-                        distribution_id=distribution.pk,
-                        customer_id=pk,
-                        channel=distribution.channel,
-                        trigger_key=MANUAL_TRIGGER,
-                        status=DeliveryStatus.SKIPPED if reason else DeliveryStatus.QUEUED,
-                        error=reason,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            deliveries = [
+                _new_delivery(distribution, row, trigger_key=MANUAL_TRIGGER, now=now)
+                for row in rows
+            ]
             Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
             skipped = sum(1 for d in deliveries if d.status == DeliveryStatus.SKIPPED)
             if skipped and job_id:
@@ -479,6 +467,25 @@ def distributions_sweep(*, now=None) -> dict:
 TRIGGER_CUSTOMER_FIELDS = ("pk", "email", "phone", "marketing_opt_out")
 
 
+def _new_delivery(distribution, row: tuple, *, trigger_key: str, now, due_at=None) -> Delivery:
+    """An unsaved delivery for a customer row (pk, email, phone, marketing_opt_out): queued, or
+    skipped with the reason when the channel cannot reach the customer."""
+    pk, email, phone, opted_out = row
+    reason = skip_reason_for(distribution.channel, email, phone, opted_out)
+    return Delivery(
+        project_id=distribution.project_id,
+        distribution_id=distribution.pk,
+        customer_id=pk,
+        channel=distribution.channel,
+        trigger_key=trigger_key,
+        status=DeliveryStatus.SKIPPED if reason else DeliveryStatus.QUEUED,
+        error=reason,
+        next_attempt_at=due_at,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def deliveries_for_trigger(
     *, distribution: Distribution, customers: list[tuple], key_of, now=None
 ) -> list[int]:
@@ -487,23 +494,11 @@ def deliveries_for_trigger(
     for that key exists already (the event was seen before) gets none. Returns the new rows'
     ids; those due now are enqueued."""
     now = now or timezone.now()
-    rows = []
-    for pk, email, phone, opted_out in customers:
-        reason = skip_reason_for(distribution.channel, email, phone, opted_out)
-        rows.append(
-            Delivery(
-                project_id=distribution.project_id,
-                distribution_id=distribution.pk,
-                customer_id=pk,
-                channel=distribution.channel,
-                trigger_key=key_of(pk)[:200],
-                status=DeliveryStatus.SKIPPED if reason else DeliveryStatus.QUEUED,
-                error=reason,
-                next_attempt_at=now + dt.timedelta(minutes=distribution.delay_minutes),
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    due_at = now + dt.timedelta(minutes=distribution.delay_minutes)
+    rows = [
+        _new_delivery(distribution, row, trigger_key=key_of(row[0])[:200], now=now, due_at=due_at)
+        for row in customers
+    ]
     if not rows:
         return []
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
