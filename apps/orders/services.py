@@ -578,7 +578,7 @@ def customers_refresh_order_summary(
     orders, customers = Order._meta.db_table, Customer._meta.db_table
     counted = (
         f"FROM {orders} o WHERE o.customer_id = {customers}.id "
-        f"AND o.status IN ({', '.join(['%s'] * len(COUNTED_STATUSES))})"
+        f"AND o.status IN ({placeholders(COUNTED_STATUSES)})"
     )
     statuses = [str(status) for status in COUNTED_STATUSES]
     with connection.cursor() as cursor:
@@ -591,7 +591,7 @@ def customers_refresh_order_summary(
             f"{counted}), "
             f"orders_last_order_amount = (SELECT o.total_amount {counted} "
             f"ORDER BY o.created_at DESC, o.id DESC LIMIT 1){added} "
-            f"WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            f"WHERE id IN ({placeholders(ids)})",
             [*statuses * 2, *added_params, *ids],
         )
         return cursor.rowcount

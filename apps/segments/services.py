@@ -15,6 +15,7 @@ from apps.core import events
 from apps.core.conditions import FilterError, compile_filter, uses_time
 from apps.core.errors import ApplicationError
 from apps.core.filters import project_zone
+from apps.core.rows import placeholders
 from apps.customers.models import Customer
 from apps.jobs.services import job_create, job_fail, job_finish, job_start
 from apps.metadata.models import MetadataSchema, Resource
@@ -219,11 +220,11 @@ def _add_to_sizes(deltas: dict[int, int], now: datetime, *, computed=False) -> N
 
 def _record_sizes(segment_ids: list[int], now: datetime) -> None:
     """Today's (UTC) point of the size chart: each segment's size as this transaction left it."""
-    placeholders = ", ".join(["%s"] * len(segment_ids))
+    holes = placeholders(segment_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {SegmentSize._meta.db_table} (segment_id, day, size) "
-            f"SELECT id, %s, size FROM {Segment._meta.db_table} WHERE id IN ({placeholders}) "
+            f"SELECT id, %s, size FROM {Segment._meta.db_table} WHERE id IN ({holes}) "
             "ON CONFLICT (segment_id, day) DO UPDATE SET size = excluded.size",
             [now.astimezone(UTC).date(), *segment_ids],
         )
@@ -390,10 +391,9 @@ def segments_evaluate_customers(
     if not segments or not customer_ids:
         return {"entered": 0, "left": 0}
     sql, params = _flags_query(segments, now)
-    placeholders = ", ".join(["%s"] * len(customer_ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT * FROM ({sql}) flags WHERE flags.member_id IN ({placeholders})",
+            f"SELECT * FROM ({sql}) flags WHERE flags.member_id IN ({placeholders(customer_ids)})",
             [*params, *customer_ids],
         )
         should = {
