@@ -153,17 +153,8 @@ def import_set_mapping(*, imp: Import, mapping: list[str]) -> Import:
         imp.staged_file, imp.staged_info = "", {}  # checked with another mapping: parse again
     imp.save(update_fields=["mapping", "staged_file", "staged_info", "updated_at"])
     if previous:
-        _delete_stored(imp, previous)
+        staged.discard(imp, previous)
     return imp
-
-
-def _delete_stored(imp: Import, name: str) -> None:
-    """Delete a file of this import that no row points to any more (e.g. old staged batches)."""
-    if name:
-        try:
-            imp.staged_file.storage.delete(name)
-        except OSError:
-            logger.warning("could not delete %s", name, exc_info=True)
 
 
 def import_start_dry_run(*, imp: Import, created_by=None) -> Import:
@@ -195,7 +186,7 @@ def import_start_dry_run(*, imp: Import, created_by=None) -> Import:
             )
             Import.objects.filter(pk=imp.pk).update(dry_run_job=job)
             import_dry_run_task.delay_on_commit(imp.pk)
-    _delete_stored(imp, previous)
+    staged.discard(imp, previous)
     if inline:
         import_dry_run(import_id=imp.pk)
     imp.refresh_from_db()
@@ -215,11 +206,11 @@ def import_dry_run(*, import_id: int) -> None:
         totals = _run(imp, phase=Phase.DRY_RUN, job_id=job_id)
         rejected = _write_rejected(imp, Phase.DRY_RUN)
     except (parsing.FileProblem, ApplicationError) as exc:
-        _delete_stored(imp, imp.staged_file.name)
+        staged.discard(imp, imp.staged_file.name)
         _fail(imp, str(getattr(exc, "message", exc)), job_id)
         return
     except Exception:
-        _delete_stored(imp, imp.staged_file.name)
+        staged.discard(imp, imp.staged_file.name)
         _fail(imp, "The check stopped because of an unexpected error.", job_id)
         raise
     finished = Import.objects.filter(pk=imp.pk, status=ImportStatus.VALIDATING).update(
@@ -231,7 +222,7 @@ def import_dry_run(*, import_id: int) -> None:
         updated_at=timezone.now(),
     )
     if not finished:
-        _delete_stored(imp, imp.staged_file.name)
+        staged.discard(imp, imp.staged_file.name)
     if job_id:
         job_finish(job_id=job_id, result=totals)
 
@@ -322,7 +313,7 @@ def import_apply(*, import_id: int, batch_size: int | None = None) -> None:
         updated_at=timezone.now(),
     )
     if done:
-        _delete_stored(imp, imp.staged_file.name)  # the staged batches have served
+        staged.discard(imp, imp.staged_file.name)  # the staged batches have served
     if job_id:
         job_finish(job_id=job_id, result=totals)
     if imp.kind in (ImportKind.CUSTOMERS, ImportKind.ORDERS) and (

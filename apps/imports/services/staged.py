@@ -123,13 +123,14 @@ class StageWriter:
         self.file.close()
 
 
-def discard(imp) -> None:
-    """Delete the stored batches of an import (a new dry run, a new mapping, the import done)."""
-    if imp.staged_file:
+def discard(imp, name: str) -> None:
+    """Delete stored batches of this import that no row points to any more (a new dry run, a
+    new mapping, the import done)."""
+    if name:
         try:
-            imp.staged_file.storage.delete(imp.staged_file.name)
+            imp.staged_file.storage.delete(name)
         except OSError:
-            logger.warning("could not delete %s", imp.staged_file.name, exc_info=True)
+            logger.warning("could not delete %s", name, exc_info=True)
 
 
 def _read_exactly(handle, size: int) -> bytes:
