@@ -43,8 +43,7 @@ def _email_ok(value: str) -> bool:
         return False
     user_part, domain_part = value.rsplit("@", 1)
     return bool(_EMAIL_USER.match(user_part)) and (
-        validate_email.domain_allowlist.__contains__(domain_part)
-        or bool(_EMAIL_DOMAIN.match(domain_part))
+        domain_part in validate_email.domain_allowlist or bool(_EMAIL_DOMAIN.match(domain_part))
     )
 
 
