@@ -77,16 +77,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     "apps.api.cors.ClientCorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "apps.projects.middleware.CurrentProjectMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "apps.core.middleware.HtmxMessagesMiddleware",
+    # the dashboard's own: Django's, django-htmx's and ours, skipped for /v1 and /client/v1
+    "apps.core.dashboard_middleware.SessionMiddleware",
+    "apps.core.dashboard_middleware.CommonMiddleware",
+    "apps.core.dashboard_middleware.CsrfViewMiddleware",
+    "apps.core.dashboard_middleware.AuthenticationMiddleware",
+    "apps.core.dashboard_middleware.LoginRequiredMiddleware",
+    "apps.core.dashboard_middleware.CurrentProjectMiddleware",
+    "apps.core.dashboard_middleware.MessageMiddleware",
+    "apps.core.dashboard_middleware.XFrameOptionsMiddleware",
+    "apps.core.dashboard_middleware.HtmxMiddleware",
+    "apps.core.dashboard_middleware.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "voucherify_clone.urls"
