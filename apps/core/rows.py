@@ -10,11 +10,15 @@ so callers see the same models the ORM would give them (only the chosen columns 
 # ruff: noqa: S608 -- table and column names come from model meta; every value is a parameter.
 
 import datetime
+import inspect
 import json
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import DEFERRED, Field
+from django.db.models.base import ModelState
 from django.db.models.expressions import Col
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 
 class Columns:
@@ -45,6 +49,8 @@ class Columns:
         # concrete fields, DEFERRED for the columns not loaded
         loaded = {field.attname: position for position, field in enumerate(fields)}
         self.slots = [loaded.get(field.attname) for field in model._meta.concrete_fields]
+        self.attnames = list(loaded)
+        self.plain = _plain_init(model)
 
     def __len__(self) -> int:
         return self.width
@@ -61,10 +67,32 @@ class Columns:
             for converter, column in converters:
                 value = converter(value, column, wrapper)
             values[position] = value
-        instance = self.model(*[DEFERRED if at is None else values[at] for at in self.slots])
-        instance._state.adding = False
-        instance._state.db = wrapper.alias
+        if self.plain:
+            # what Model.__init__ does with positional values, minus its per-field loop
+            instance = object.__new__(self.model)
+            instance.__dict__.update(zip(self.attnames, values, strict=True))
+            state = instance._state = ModelState()
+        else:
+            instance = self.model(*[DEFERRED if at is None else values[at] for at in self.slots])
+            state = instance._state
+        state.adding = False
+        state.db = wrapper.alias
         return instance
+
+
+def _plain_init(model) -> bool:
+    """Whether `Model(*values)` only stores each value in the instance's `__dict__` under its
+    field's attname: no receiver of the init signals, and no field descriptor that does more
+    on assignment (a foreign key's id descriptor only clears a cache a new instance lacks)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return False
+    for field in model._meta.concrete_fields:
+        descriptor = inspect.getattr_static(model, field.attname, None)
+        if hasattr(type(descriptor), "__set__") and not isinstance(
+            descriptor, ForeignKeyDeferredAttribute
+        ):
+            return False
+    return True
 
 
 def columns(key: str, make) -> dict:

@@ -81,3 +81,45 @@ def test_columns_build_partial_models_with_the_orms_conversions(project):
     assert built.metadata == {"brand": "Acme"} and built.price == 1299
     assert len(built.public_id) == len("prod_") + PUBLIC_ID_LENGTH
     assert part.build((None, None, None, None)) is None  # a missing LEFT JOIN
+    assert not built._state.adding and built._state.db == "default"
+    assert (
+        built.get_deferred_fields()
+        == Product.objects.only("id", "public_id", "price", "metadata")
+        .get(pk=product.pk)
+        .get_deferred_fields()
+    )
+    assert built.name == product.name  # a column not loaded is read on first use, as deferred
+
+
+def test_columns_build_matches_from_db_field_for_field_and_keeps_foreign_keys_lazy(project):
+    order = OrderFactory(project=project)
+    item = insert([OrderItem(order=order, position=0, name="x", quantity=2, price=5)])[0]
+    part = Columns(OrderItem, "i")
+    sql = f"SELECT {part.sql} FROM orders_orderitem i WHERE i.id = %s"  # noqa: S608 -- our names
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [item.pk])
+        built = part.build(cursor.fetchone())
+    loaded = OrderItem.objects.get(pk=item.pk)
+    assert part.plain  # no init signal, no descriptor that does more than store the value
+    fields = {f.attname for f in OrderItem._meta.concrete_fields}
+    assert {k: v for k, v in vars(built).items() if k in fields} == {
+        k: v for k, v in vars(loaded).items() if k in fields
+    }
+    assert built.order == order  # the relation loads from its id, as on an ORM instance
+
+
+def test_columns_build_goes_through_init_when_a_model_has_init_receivers(project):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Product)
+    try:
+        part = Columns(Product, "p", ("id", "price"))
+        built = part.build((7, 100))
+    finally:
+        post_init.disconnect(receiver, sender=Product)
+    assert not part.plain and seen == [built] and built.price == 100
