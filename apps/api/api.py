@@ -21,6 +21,7 @@ from apps.projects.models import ApiKeyKind
 from . import ratelimit
 from .auth import authenticate
 from .errors import error_response
+from .renderers import OrjsonRenderer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ api = NinjaAPI(
     docs_url="v1/docs",
     openapi_url="v1/openapi.json",
     auth=ServerKey(),
+    renderer=OrjsonRenderer(),
 )
 
 
