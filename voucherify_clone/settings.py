@@ -126,6 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with the connection health check at most once a second per connection
+        DATABASES["default"]["ENGINE"] = "apps.core.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):

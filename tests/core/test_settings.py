@@ -48,7 +48,7 @@ def test_environment_selects_postgres_and_redis():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1:] == [
-        "django.db.backends.postgresql",
+        "apps.core.postgresql",  # Django's, with a cheaper health check
         "redis://127.0.0.1:6379/3",
     ]
 
