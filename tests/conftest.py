@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from apps.core.events import Listeners
 from apps.projects.middleware import SESSION_PROJECT_KEY
 from apps.projects.models import Role
 from tests.projects.factories import MembershipFactory, ProjectFactory
@@ -12,6 +13,7 @@ def _fresh_cache():
     segments that read summaries) must not leak from one test's project to the next test's
     project that happens to get the same primary key."""
     cache.clear()
+    Listeners.clear_local()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ an error there is logged, never shown to the caller whose write has already comm
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,20 +103,45 @@ class Listeners:
     """Who in a project listens to events (webhooks, automatic distributions), cached per
     project: a subscriber asks on every event, and most projects have no listener at all.
     `load(project_id)` reads the rows; call `forget(project_id)` after changing them (the cache
-    also expires after `seconds`)."""
+    also expires after `seconds`).
+
+    Each process also keeps the answer for `LOCAL_SECONDS`, so that a busy checkout does not
+    ask the cache (Redis in production) several times per redemption. A change therefore
+    reaches every process within `seconds + LOCAL_SECONDS` (`reach`), and within
+    `LOCAL_SECONDS` after `forget`."""
+
+    LOCAL_SECONDS = 1.0
+    instances: list["Listeners"] = []
 
     def __init__(self, name: str, load: Callable[[int], list], seconds: int = 60):
         self.name, self.load, self.seconds = name, load, seconds
+        self.reach = seconds + self.LOCAL_SECONDS
+        self._local: dict[int, tuple[float, list]] = {}
+        Listeners.instances.append(self)
+
+    @classmethod
+    def clear_local(cls) -> None:
+        """Drop every process-local answer (tests start from a clean slate with this)."""
+        for listeners in cls.instances:
+            listeners._local.clear()
 
     def _key(self, project_id: int) -> str:
         return f"events:listeners:{self.name}:{project_id}"
 
     def __call__(self, project_id: int) -> list:
+        now = time.monotonic()
+        kept = self._local.get(project_id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
         found = cache.get(self._key(project_id))
         if found is None:
             found = self.load(project_id)
             cache.set(self._key(project_id), found, self.seconds)
+        if len(self._local) >= 1000:
+            self._local.clear()
+        self._local[project_id] = (now + self.LOCAL_SECONDS, found)
         return found
 
     def forget(self, project_id: int) -> None:
+        self._local.pop(project_id, None)
         cache.delete(self._key(project_id))

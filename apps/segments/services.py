@@ -231,7 +231,8 @@ def _record_sizes(segment_ids: list[int], now: datetime) -> None:
 
 
 # Which filter segments of a project read order or redemption summaries, cached per process
-# for SUMMARY_SEGMENTS_SECONDS: every order and redemption asks (see customers_changed_listener).
+# for SUMMARY_SEGMENTS_SECONDS (plus Listeners.LOCAL_SECONDS): every order and redemption asks
+# (see customers_changed_listener).
 SUMMARY_SEGMENTS_SECONDS = 5
 
 
@@ -278,7 +279,7 @@ def segment_recompute_start(*, segment: Segment, created_by=None):
     )
     summary_segments.forget(segment.project_id)
     reads_summaries = segment.pk in _summary_segments(segment.project_id)
-    countdown = SUMMARY_SEGMENTS_SECONDS if reads_summaries else 0
+    countdown = summary_segments.reach if reads_summaries else 0
     transaction.on_commit(
         lambda: segment_recompute_task.apply_async((segment.pk, job.pk), countdown=countdown)
     )
