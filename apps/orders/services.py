@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_bulk_changed, customers_changed
-from apps.core.rows import Columns, columns, insert, placeholders
+from apps.core.rows import Columns, columns, insert, insert_with, placeholders
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
 from apps.jobs.models import Job
@@ -352,17 +352,6 @@ def order_upsert(
             ]
         _set_amounts(order, payload, items)
         order.imported = imported if created else order.imported
-        if order.pk is None:
-            insert([order])
-        else:
-            order.save()
-        if items is not None:
-            if not created:
-                order.items.all().delete()
-            for item in items:
-                item.order = order
-            insert(items)
-            _remember_items(order, items)
         happened = []
         if created:
             happened.append(("order.created", order.created_at if imported else now))
@@ -370,7 +359,21 @@ def order_upsert(
             happened.append((f"order.{order.status.lower()}", now))
         elif not created and previous_status == order.status:
             happened.append(("order.updated", now))
-        insert([_event(order, type, imported=imported, now=moment) for type, moment in happened])
+        if items is not None:
+            for item in items:
+                item.order = order
+        order_events = [_event(order, type, imported=imported, now=at) for type, at in happened]
+        if order.pk is None:  # a new order: its items and events go in the same statement
+            insert_with(order, (items or [], "order"), (order_events, "order"))
+        else:
+            order.save()
+            if items is not None:
+                if not created:
+                    order.items.all().delete()
+                insert(items)
+            insert(order_events)
+        if items is not None:
+            _remember_items(order, items)
         if not imported:  # historical orders trigger nothing
             for type, _ in happened:
                 if type in events.EVENT_TYPES:

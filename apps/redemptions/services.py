@@ -20,7 +20,7 @@ from apps.campaigns.models import TransactionType, Voucher, VoucherTransaction
 from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_changed
-from apps.core.rows import insert
+from apps.core.rows import insert_with
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
 from apps.engine.validation import APPLICABLE, Outcome, Result, validate
@@ -388,13 +388,11 @@ def _persist_success(project, payload, snap, outcome, customer, tracking_id, ses
         created_at=now,
         **channel,
     )
-    insert([parent])
-    children = insert(
-        [
-            _child(project, parent, snap, result, customer, tracking_id, order, now, channel)
-            for result in applicable
-        ]
-    )
+    children = [
+        _child(project, parent, snap, result, customer, tracking_id, order, now, channel)
+        for result in applicable
+    ]
+    insert_with(parent, (children, "parent"))
     if session is not None:
         ValidationSession.objects.filter(
             voucher_id__in=[c.voucher_id for c in children if c.voucher_id],
@@ -638,27 +636,25 @@ def _persist_failure(project, snap, outcome, customer, tracking_id, now, channel
         created_at=now,
         **channel,
     )
-    insert([parent])
-    children = insert(
-        [
-            _child(
-                project,
-                parent,
-                snap,
-                result,
-                customer,
-                tracking_id,
-                None,
-                now,
-                channel,
-                outcome_result=Outcomes.FAILURE,
-                status=Status.FAILED,
-                failure_code=result.key or error.key,
-                failure_message=result.message or error.message,
-            )
-            for result in outcome.results
-        ]
-    )
+    children = [
+        _child(
+            project,
+            parent,
+            snap,
+            result,
+            customer,
+            tracking_id,
+            None,
+            now,
+            channel,
+            outcome_result=Outcomes.FAILURE,
+            status=Status.FAILED,
+            failure_code=result.key or error.key,
+            failure_message=result.message or error.message,
+        )
+        for result in outcome.results
+    ]
+    insert_with(parent, (children, "parent"))
     if customer is not None:
         _count_failed(customer, len(children))
     events.emit(project.pk, "redemption.failed", parent)

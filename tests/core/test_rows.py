@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import PUBLIC_ID_LENGTH
-from apps.core.rows import Columns, insert
+from apps.core.rows import Columns, insert, insert_with
 from apps.orders.models import OrderEvent, OrderItem
 from apps.products.models import Product
 from tests.orders.factories import OrderFactory
@@ -123,3 +124,41 @@ def test_columns_build_goes_through_init_when_a_model_has_init_receivers(project
     finally:
         post_init.disconnect(receiver, sender=Product)
     assert not part.plain and seen == [built] and built.price == 100
+
+
+@pytest.mark.parametrize("quantity", [3, True])  # True is not plain JSON for an int column
+def test_insert_with_writes_a_parent_and_its_children_and_links_them(project, quantity):
+    from apps.orders.models import Order
+
+    order = Order(project=project, amount=600, total_amount=600, metadata={"n": 1})
+    items = [
+        OrderItem(order=order, position=n, name=f"line {n}", quantity=quantity, price=100)
+        for n in range(3)
+    ]
+    events = [OrderEvent(project=project, order=order, type="order.created")]
+    with CaptureQueriesContext(connection) as queries:
+        insert_with(order, (items, "order"), (events, "order"), ([], "order"))
+    # on PostgreSQL one statement when every value is plain JSON, else one per model
+    one_statement = connection.vendor == "postgresql" and quantity is not True
+    assert len(queries) == (1 if one_statement else 3)
+
+    assert order.pk and not order._state.adding
+    assert Order.objects.get(pk=order.pk).metadata == {"n": 1}
+    for item in items:  # each key is the row written from that instance, in input order
+        assert item.order_id == order.pk and item.order is order and not item._state.adding
+        stored = OrderItem.objects.get(pk=item.pk)
+        assert (stored.order_id, stored.name, stored.position) == (
+            order.pk,
+            item.name,
+            item.position,
+        )
+    assert OrderEvent.objects.get(pk=events[0].pk).order_id == order.pk
+    assert OrderItem.objects.filter(order=order).count() == 3
+
+
+def test_insert_with_and_no_children_inserts_the_parent(project):
+    from apps.orders.models import Order
+
+    order = Order(project=project)
+    insert_with(order, ([], "order"))
+    assert Order.objects.filter(pk=order.pk).exists()
