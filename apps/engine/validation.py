@@ -158,7 +158,7 @@ def validate(request: Request, memo: dict | None = None) -> Outcome:
             continue
         before = dataclasses.replace(totals, items=dict(totals.items))
         items_before = list(items)
-        error = _apply(result, request, items, totals)
+        error = _apply(result, request, items, totals, memo)
         if error is None and _judged_stepwise(result.redeemable):
             error = _stepwise_error(result, request, total_before=before.total_amount)
         if error is not None:
@@ -395,10 +395,10 @@ def _touches_items(redeemable: Redeemable) -> bool:
 # -- pass 2: amounts -------------------------------------------------------------------------
 
 
-def _apply(result: Result, request: Request, items: list[Item], totals: Totals):
+def _apply(result: Result, request: Request, items: list[Item], totals: Totals, memo: dict):
     """Take this redeemable's discount off the order as it stands; None, or an error tuple."""
     redeemable = result.redeemable
-    left = _left(items, totals)
+    left = _left(items, totals, memo)
     if redeemable.type == "GIFT_VOUCHER":
         credits = _within_scope_total(left, result.scope)
         if redeemable.credits is not None:
@@ -428,10 +428,21 @@ def _apply(result: Result, request: Request, items: list[Item], totals: Totals):
     return None
 
 
-def _left(items: list[Item], totals: Totals) -> Order:
+def _left(items: list[Item], totals: Totals, memo: dict | None = None) -> Order:
     """The order as the redeemables so far left it (what totals.remaining computes, built
-    straight from the items)."""
+    straight from the items). While nothing is taken off the lines, they are the items' own,
+    built once per `memo` (a qualification asks for them once per candidate)."""
     taken = totals.items
+    if not taken and memo is not None:
+        key = ("lines", *map(id, items))
+        kept = memo.get(key)
+        if kept is None:
+            # the items are kept with their lines, so no other item can take over their ids
+            kept = memo[key] = (
+                tuple(items),
+                tuple(Line(i.price, i.quantity, i.amount) for i in items),
+            )
+        return Order(amount=totals.total_amount, lines=kept[1])
     return Order(
         amount=totals.total_amount,
         lines=tuple(
