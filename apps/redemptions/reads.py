@@ -18,7 +18,7 @@ from django.db import connection
 
 from apps.campaigns import validity
 from apps.campaigns.models import Campaign, CampaignType, Category, PromotionTier, Voucher
-from apps.core.rows import Columns, columns, placeholders
+from apps.core.rows import Columns, attach, columns, placeholders
 from apps.customers.models import Customer
 from apps.engine import snapshot as engine
 from apps.products.models import CollectionItem, CollectionType, Product, ProductCollection
@@ -196,9 +196,9 @@ def _vouchers(where: str, params: list, *, lock: bool = False) -> list[Voucher]:
         parts = (voucher, campaign, own, inherited)
         code, parent, category, parent_category = _split(row, parts, shared)
         if parent is not None:
-            parent.category = parent_category
-        code.campaign = parent
-        code.category = category
+            attach(parent, "category", parent_category)
+        attach(code, "campaign", parent)
+        attach(code, "category", category)
         code.holder_public_id = row[-1]
         found.append(code)
     return found
@@ -237,9 +237,9 @@ def tiers(
     for row in _fetch(sql, params):
         parts = (tier, campaign, own, inherited)
         promotion, parent, category, parent_category = _split(row, parts, shared)
-        parent.category = parent_category
-        promotion.campaign = parent
-        promotion.category = category
+        attach(parent, "category", parent_category)
+        attach(promotion, "campaign", parent)
+        attach(promotion, "category", category)
         found.append(promotion)
     return found
 
@@ -266,7 +266,7 @@ def code_campaigns(project, *, limit: int) -> list[Campaign]:
     found, shared = [], {}
     for row in _fetch(sql, params):
         parent, parent_category = _split(row, (campaign, category), shared)
-        parent.category = parent_category
+        attach(parent, "category", parent_category)
         found.append(parent)
     return found
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import PUBLIC_ID_LENGTH
-from apps.core.rows import Columns, insert, insert_with
+from apps.core.rows import Columns, attach, insert, insert_with
 from apps.orders.models import OrderEvent, OrderItem
 from apps.products.models import Product
 from tests.orders.factories import OrderFactory
@@ -162,3 +162,19 @@ def test_insert_with_and_no_children_inserts_the_parent(project):
     order = Order(project=project)
     insert_with(order, ([], "order"))
     assert Order.objects.filter(pk=order.pk).exists()
+
+
+def test_attach_gives_a_built_instance_its_related_object_without_a_query(
+    project, django_assert_num_queries
+):
+    order = OrderFactory(project=project)
+    item = insert([OrderItem(order=order, position=0, name="x", quantity=1, price=5)])[0]
+    part = Columns(OrderItem, "i")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {part.sql} FROM orders_orderitem i WHERE i.id = %s", [item.pk])  # noqa: S608
+        built = part.build(cursor.fetchone())
+    attach(built, "order", order)
+    attach(built, "product", None)
+    with django_assert_num_queries(0):
+        assert built.order is order and built.product is None
+    assert built.order_id == order.pk
