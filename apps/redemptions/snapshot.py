@@ -179,9 +179,10 @@ def load(
     items = _items(project, order, assignments)
     unit_prices = _unit_prices(project, refs)
     facts = _customer_facts(project, customer, assignments, now, fresh=customer_fresh)
+    by_owner = _by_owner(assignments)
     redeemables = []
     for ref in refs:
-        redeemables.append(_redeemable(ref, assignments, counters, held))
+        redeemables.append(_redeemable(ref, by_owner, counters, held))
     request = engine.Request(
         cart=engine.Cart(
             amount=order.amount,
@@ -256,20 +257,36 @@ def _assignments(vouchers, tiers, campaigns=()) -> list[Attached]:
     )
 
 
-def _rules_for(ref: Ref, assignments: list[Attached]) -> tuple[engine.Rule, ...]:
+def _by_owner(assignments: list[Attached]) -> dict:
+    """The rules assigned to each voucher, tier and campaign (`("voucher", pk)`, …), with each
+    assignment's position: a qualification looks up 100 candidates' rules."""
+    found: dict[tuple[str, int], list[tuple[int, engine.Rule]]] = {}
+    for position, assignment in enumerate(assignments):
+        for owner in (
+            ("voucher", assignment.voucher_id),
+            ("tier", assignment.tier_id),
+            ("campaign", assignment.campaign_id),
+        ):
+            if owner[1] is not None:
+                found.setdefault(owner, []).append((position, assignment.rule))
+    return found
+
+
+def _rules_for(ref: Ref, by_owner: dict) -> tuple[engine.Rule, ...]:
+    """The rules on the redeemable, its tier and its campaign, in assignment order, each once."""
     voucher, tier = ref.voucher, ref.tier
     campaign_id = (
         voucher.campaign_id if voucher else tier.campaign_id if tier else _pk(ref.campaign)
     )
+    mine = [
+        *(by_owner.get(("voucher", voucher.pk), ()) if voucher is not None else ()),
+        *(by_owner.get(("tier", tier.pk), ()) if tier is not None else ()),
+        *(by_owner.get(("campaign", campaign_id), ()) if campaign_id is not None else ()),
+    ]
     rules = []
-    for assignment in assignments:
-        mine = (
-            (voucher is not None and assignment.voucher_id == voucher.pk)
-            or (tier is not None and assignment.tier_id == tier.pk)
-            or (campaign_id is not None and assignment.campaign_id == campaign_id)
-        )
-        if mine and not any(rule is assignment.rule for rule in rules):
-            rules.append(assignment.rule)
+    for _, rule in sorted(mine, key=lambda found: found[0]):
+        if not any(known is rule for known in rules):
+            rules.append(rule)
     return tuple(rules)
 
 
@@ -544,7 +561,7 @@ def _categories(*objects) -> tuple[engine.Category, ...]:
     return tuple(seen.values())
 
 
-def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Redeemable:
+def _redeemable(ref: Ref, by_owner: dict, counters: dict, held: dict) -> engine.Redeemable:
     common = {"object": ref.object, "id": ref.id, "requested_position": ref.position}
     voucher, tier = ref.voucher, ref.tier
     if voucher is not None:
@@ -575,7 +592,7 @@ def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Red
             held_by_others=held.get(voucher.pk, 0),
             holder_id=getattr(voucher, "holder_public_id", None) or "",
             categories=_categories(voucher, campaign),
-            rules=_rules_for(ref, assignments),
+            rules=_rules_for(ref, by_owner),
             counters=engine.Counters(**counters.get(scope, {})),
             credits=ref.credits,
             points=ref.points,
@@ -599,7 +616,7 @@ def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Red
             validity_day_of_week=tier.validity_day_of_week or campaign.validity_day_of_week,
             validity_hours=tier.validity_hours or campaign.validity_hours,
             categories=_categories(tier, campaign),
-            rules=_rules_for(ref, assignments),
+            rules=_rules_for(ref, by_owner),
             counters=engine.Counters(**counters.get(tier.campaign_id, {})),
             metadata=tier.metadata or {},
         )
@@ -622,7 +639,7 @@ def _redeemable(ref: Ref, assignments, counters: dict, held: dict) -> engine.Red
             validity_day_of_week=campaign.validity_day_of_week,
             validity_hours=campaign.validity_hours,
             categories=_categories(campaign),
-            rules=_rules_for(ref, assignments),
+            rules=_rules_for(ref, by_owner),
             counters=engine.Counters(**counters.get(campaign.pk, {})),
             metadata=campaign.metadata or {},
         )
