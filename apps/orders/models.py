@@ -48,7 +48,12 @@ class Order(ProjectScopedModel, MetadataModel):
         db_index=False,
     )
     referrer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # order_referrer, partial: most orders have none
     )
     imported = models.BooleanField(default=False, help_text="Historical import: triggers nothing.")
 
@@ -64,6 +69,9 @@ class Order(ProjectScopedModel, MetadataModel):
         indexes = [
             models.Index(fields=["project", "-created_at", "-id"], name="order_recent"),
             models.Index(fields=["customer", "status"], name="order_customer_status"),
+            models.Index(
+                fields=["referrer"], condition=Q(referrer__isnull=False), name="order_referrer"
+            ),
         ]
         ordering = ["-created_at", "-id"]
 
@@ -79,7 +87,12 @@ class OrderItem(models.Model):
         "products.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sku = models.ForeignKey(
-        "products.Sku", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "products.Sku",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # order_item_sku, partial: most lines are products
     )
     source_id = models.CharField(max_length=255, blank=True, help_text="Product/SKU source_id")
     name = models.CharField(max_length=255, blank=True)
@@ -91,6 +104,10 @@ class OrderItem(models.Model):
 
     class Meta:
         ordering = ["order", "position"]
+        indexes = [
+            # A btree holds NULLs too: every product line wrote an entry nothing looks up
+            models.Index(fields=["sku"], condition=Q(sku__isnull=False), name="order_item_sku")
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name or self.source_id}"

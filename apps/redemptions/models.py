@@ -45,7 +45,12 @@ class Redemption(ProjectScopedModel, MetadataModel):
     )
     public_id = PublicIdField(prefix="r")
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        db_index=False,  # redemption_parent, partial: a parent has none
     )
     result = models.CharField(max_length=8, choices=Result.choices)
     status = models.CharField(max_length=12, choices=Status.choices)
@@ -65,6 +70,7 @@ class Redemption(ProjectScopedModel, MetadataModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="redemptions",
+        db_index=False,  # redemption_tier, partial: codes and parents have none
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign",
@@ -108,7 +114,17 @@ class Redemption(ProjectScopedModel, MetadataModel):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["project", "-id"], name="redemption_project"),
-            models.Index(fields=["campaign", "status", "created_at"], name="redemption_campaign"),
+            # Partial where most rows hold NULL (a btree stores NULLs too, and every insert paid
+            # for entries no query looks up): parents have no campaign, tier or parent.
+            models.Index(
+                fields=["campaign", "status", "created_at"],
+                condition=Q(campaign__isnull=False),
+                name="redemption_campaign",
+            ),
+            models.Index(
+                fields=["parent"], condition=Q(parent__isnull=False), name="redemption_parent"
+            ),
+            models.Index(fields=["tier"], condition=Q(tier__isnull=False), name="redemption_tier"),
             models.Index(
                 fields=["customer", "status", "created_at"],
                 condition=Q(customer__isnull=False),
