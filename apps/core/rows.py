@@ -281,7 +281,7 @@ def insert_with(parent, *groups: tuple[list, str]) -> None:
         for objs, _ in groups:
             statement = _statement(type(objs[0]))
             datas.append(statement.as_json(objs) if statement.recordset else None)
-    if not groups or None in datas or not datas:
+    if not datas or None in datas:  # no child rows, not PostgreSQL, or not plain JSON
         insert([parent])
         for objs, fk in groups:
             for obj in objs:
