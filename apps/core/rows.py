@@ -233,6 +233,10 @@ def _json_reader(field):
         value = getattr(obj, attname)
         if value is None or type(value) is plain:
             return value
+        # a choices member (TextChoices, IntegerChoices) is written as its value; a bool is
+        # an int too, but JSON would make it `true`, which no integer column takes
+        if isinstance(value, plain) and not isinstance(value, bool):
+            return plain(value)
         raise _NotJson
 
     return read

@@ -178,3 +178,23 @@ def test_attach_gives_a_built_instance_its_related_object_without_a_query(
     with django_assert_num_queries(0):
         assert built.order is order and built.product is None
     assert built.order_id == order.pk
+
+
+def test_choices_members_go_in_as_plain_json_values(project):
+    from django.db import models
+
+    from apps.orders.models import Order
+
+    class Related(models.TextChoices):
+        SKU = "sku"
+
+    class Units(models.IntegerChoices):
+        TWO = 2
+
+    order = Order(project=project)
+    items = [OrderItem(order=order, related_object=Related.SKU, quantity=Units.TWO)]
+    with CaptureQueriesContext(connection) as queries:
+        insert_with(order, (items, "order"))
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    stored = OrderItem.objects.get(pk=items[0].pk)
+    assert (stored.related_object, stored.quantity) == ("sku", 2)
