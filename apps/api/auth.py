@@ -5,12 +5,12 @@ Server keys: `X-App-Id` + `X-App-Token`. Client-side keys: `X-Client-Application
 """
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from apps.core.errors import ApplicationError
+from apps.core.memo import Expiring
 from apps.projects.models import ApiKey, ApiKeyKind, Project
 from apps.projects.origins import origin_allowed
 from apps.projects.services import api_key_touch, api_key_verify
@@ -35,8 +35,7 @@ def unauthorized(message: str, details: str = "") -> ApplicationError:
 # Verified keys, per process, for API_KEY_CACHE_SECONDS: a checkout sends many requests with
 # one key, and looking it up costs more than the rest of a cheap request. A revoked or changed
 # key (or its project's settings) takes effect within that many seconds in every process.
-_verified: dict[tuple[str, str, str], tuple[float, ApiKey]] = {}
-_MAX_CACHED = 1000
+_verified = Expiring()
 
 
 def _verify(app_id: str, token: str, kind: str) -> ApiKey | None:
@@ -45,15 +44,12 @@ def _verify(app_id: str, token: str, kind: str) -> ApiKey | None:
         return api_key_verify(app_id=app_id, token=token, kind=kind)
     # the cache holds a digest of the token, never the token
     entry = (kind, app_id, hashlib.sha256(token.encode()).hexdigest())
-    now = time.monotonic()
     cached = _verified.get(entry)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    if cached is not None:
+        return cached
     api_key = api_key_verify(app_id=app_id, token=token, kind=kind)
     if api_key is not None:
-        if len(_verified) >= _MAX_CACHED:
-            _verified.clear()
-        _verified[entry] = (now + seconds, api_key)
+        _verified.put(entry, api_key, seconds)
     return api_key
 
 

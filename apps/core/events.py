@@ -8,13 +8,14 @@ an error there is logged, never shown to the caller whose write has already comm
 """
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+
+from .memo import Expiring
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class Listeners:
     def __init__(self, name: str, load: Callable[[int], list], seconds: int = 60):
         self.name, self.load, self.seconds = name, load, seconds
         self.reach = seconds + self.LOCAL_SECONDS
-        self._local: dict[int, tuple[float, list]] = {}
+        self._local = Expiring()
         Listeners.instances.append(self)
 
     @classmethod
@@ -129,19 +130,15 @@ class Listeners:
         return f"events:listeners:{self.name}:{project_id}"
 
     def __call__(self, project_id: int) -> list:
-        now = time.monotonic()
         kept = self._local.get(project_id)
-        if kept is not None and kept[0] > now:
-            return kept[1]
+        if kept is not None:
+            return kept
         found = cache.get(self._key(project_id))
         if found is None:
             found = self.load(project_id)
             cache.set(self._key(project_id), found, self.seconds)
-        if len(self._local) >= 1000:
-            self._local.clear()
-        self._local[project_id] = (now + self.LOCAL_SECONDS, found)
-        return found
+        return self._local.put(project_id, found, self.LOCAL_SECONDS)
 
     def forget(self, project_id: int) -> None:
-        self._local.pop(project_id, None)
+        self._local.pop(project_id)
         cache.delete(self._key(project_id))

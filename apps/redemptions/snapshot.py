@@ -9,7 +9,6 @@ number of items, redeemables and rules:
 """
 
 import datetime as dt
-import time
 import zoneinfo
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from django.db.models import Case, Count, Q, Sum, Value, When
 
 from apps.campaigns.models import Campaign, PromotionStack, PromotionTier, StackTier, Voucher
 from apps.core.errors import ApplicationError
+from apps.core.memo import Expiring
 from apps.core.money import currency_exponent
 from apps.customers.models import Customer
 from apps.engine import snapshot as engine
@@ -511,7 +511,7 @@ def _customer_facts(project, customer, assignments, now, *, fresh: bool):
     )
 
 
-_Q_CACHE: dict = {}
+_COMPILED = Expiring(limit=2000)
 Q_TTL = 60.0  # seconds: a metadata schema change reaches compiled filters within a minute
 
 
@@ -522,29 +522,22 @@ def _cached_q(obj, compile_q):
     if getattr(obj, "uses_time", False):
         return compile_q()
     key = (type(obj).__name__, obj.pk, obj.updated_at)
-    cached = _Q_CACHE.get(key)
-    clock = time.monotonic()
-    if cached is not None and cached[0] > clock:
-        return cached[1]
-    if len(_Q_CACHE) > 2_000:
-        _Q_CACHE.clear()
-    q = compile_q()
-    _Q_CACHE[key] = (clock + Q_TTL, q)
-    return q
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return cached
+    return _COMPILED.put(key, compile_q(), Q_TTL)
 
 
 def _filter_sql(project, pk, stored_filter, updated_at) -> tuple[str, list]:
     """An auto-update collection's filter as SQL (SELECT id FROM products WHERE …), compiled
     once per process while the collection is unchanged, for at most Q_TTL seconds."""
     key = ("collection-sql", pk, updated_at)
-    cached = _Q_CACHE.get(key)
-    clock = time.monotonic()
-    if cached is not None and cached[0] > clock:
-        return cached[1]
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return cached
     q = product_filter_q(project=project, filter_json=stored_filter)
-    compiled = Product.objects.filter(q).values("id").query.sql_with_params()
-    _Q_CACHE[key] = (clock + Q_TTL, (compiled[0], list(compiled[1])))
-    return _Q_CACHE[key][1]
+    sql, params = Product.objects.filter(q).values("id").query.sql_with_params()
+    return _COMPILED.put(key, (sql, list(params)), Q_TTL)
 
 
 def _categories(*objects) -> tuple[engine.Category, ...]:

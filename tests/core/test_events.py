@@ -6,13 +6,13 @@ from types import SimpleNamespace
 import pytest
 from django.core.cache import cache
 
-from apps.core import events
+from apps.core import events, memo
 
 
 @pytest.fixture
 def clock(monkeypatch):
     now = SimpleNamespace(value=500.0)
-    monkeypatch.setattr(events, "time", SimpleNamespace(monotonic=lambda: now.value))
+    monkeypatch.setattr(memo, "time", SimpleNamespace(monotonic=lambda: now.value))
     return now
 
 
