@@ -9,6 +9,10 @@ REQUEST_ID_HEADER = "X-Request-Id"
 API_PATH_PREFIXES = ("/v1/", "/client/v1/")
 
 
+def is_api(request) -> bool:
+    return request.path_info.startswith(API_PATH_PREFIXES)
+
+
 def dashboard_only(middleware):
     """A subclass of the `middleware` class that does nothing for API requests.
 
@@ -20,22 +24,22 @@ def dashboard_only(middleware):
     """
 
     def __call__(self, request):
-        if request.path_info.startswith(API_PATH_PREFIXES):
+        if is_api(request):
             return self.get_response(request)
         return middleware.__call__(self, request)
 
     def process_view(self, request, view, args, kwargs):
-        if request.path_info.startswith(API_PATH_PREFIXES):
+        if is_api(request):
             return None
         return middleware.process_view(self, request, view, args, kwargs)
 
     def process_exception(self, request, exception):
-        if request.path_info.startswith(API_PATH_PREFIXES):
+        if is_api(request):
             return None
         return middleware.process_exception(self, request, exception)
 
     def process_template_response(self, request, response):
-        if request.path_info.startswith(API_PATH_PREFIXES):
+        if is_api(request):
             return response
         return middleware.process_template_response(self, request, response)
 
