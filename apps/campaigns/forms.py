@@ -1128,7 +1128,7 @@ class DiscountFieldsMixin:
             label="Free units", choices=UNIT_EFFECT_CHOICES, required=False
         )
         if discount:
-            self.initial.update(_discount_initial(discount))
+            self.initial.update(DiscountForm.initial_from(discount))
 
     def clean_discount_fields(self) -> dict | None:
         """The Discount object, or None with field errors added."""
@@ -1176,23 +1176,6 @@ def _short(message: str) -> str:
     if rest == "is required.":
         return "Enter a value for this discount."
     return rest[:1].upper() + rest[1:]
-
-
-def _discount_initial(discount: dict) -> dict:
-    initial = {"discount_type": discount.get("type")}
-    if discount.get("type") == "UNIT":
-        unit = (discount.get("units") or [discount])[0]
-        initial.update(
-            unit_off=unit.get("unit_off"),
-            unit_type=unit.get("unit_type"),
-            unit_effect=unit.get("effect"),
-        )
-        return initial
-    initial["effect"] = discount.get("effect")
-    for name in ("amount_off", "percent_off", "amount_limit", "fixed_amount"):
-        if discount.get(name) is not None:
-            initial[name] = discount[name]
-    return initial
 
 
 class PromotionTierForm(ServiceErrorsMixin, DiscountFieldsMixin, MetadataFormMixin, forms.Form):

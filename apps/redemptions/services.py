@@ -10,6 +10,7 @@ redemption's status with `WHERE status = 'SUCCEEDED'`, which makes it exactly-on
 import datetime as dt
 import hashlib
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -138,7 +139,9 @@ def validation_check(*, project, payload: dict, now: dt.datetime | None = None) 
     session = parse_session(payload.get("session"))
     customer, fresh = _customer(project, payload)
     metadata = payload.get("metadata") or {}
-    if session is None:
+    # a session reserves uses: its codes are read under row locks, in a transaction
+    locking = session is not None
+    with transaction.atomic() if locking else nullcontext():
         snap = load(
             project=project,
             refs=refs,
@@ -147,24 +150,12 @@ def validation_check(*, project, payload: dict, now: dt.datetime | None = None) 
             customer_fresh=fresh,
             metadata=metadata,
             now=now,
+            session_key=session.key if locking else "",
+            lock=locking,
         )
         outcome = validate(snap.request)
-    else:
-        with transaction.atomic():
-            snap = load(
-                project=project,
-                refs=refs,
-                order_payload=payload.get("order") or {},
-                customer=customer,
-                customer_fresh=fresh,
-                metadata=metadata,
-                now=now,
-                session_key=session.key,
-                lock=True,
-            )
-            outcome = validate(snap.request)
-            if outcome.valid:
-                _lock_session(project, snap, outcome, session, customer, now)
+        if locking and outcome.valid:
+            _lock_session(project, snap, outcome, session, customer, now)
     return Validation(
         id=f"valid_{secrets.token_hex(12)}",
         outcome=outcome,
