@@ -2,7 +2,7 @@
 
 `parse_money("12.50", "USD") == 1250`, `format_money(1250, "USD") == "$12.50"`. The number of minor
 units per major unit comes from the currency (JPY has none, BHD has three). Percent-to-cents
-rounding belongs to the engine (`apps/engine/money.py`), not here.
+rounding belongs to the engine (`apps/engine/amounts.py`), not here.
 """
 
 from decimal import Decimal, InvalidOperation

@@ -1,7 +1,7 @@
 """Schemathesis fuzzes every operation of our OpenAPI document with generated (and garbage)
 parameters and bodies, through the WSGI app, with valid keys: no answer may be a 5xx, and every
 answer is JSON. Bounded to a few examples per operation so the suite stays quick;
-`FUZZ_EXAMPLES=200 pytest tests/api/test_fuzz.py` (bench/fuzz_api.py) runs the long version."""
+`FUZZ_EXAMPLES=200 pytest tests/api/test_fuzz.py` runs the long version."""
 
 import os
 
