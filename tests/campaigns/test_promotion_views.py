@@ -68,6 +68,32 @@ def test_tier_form_page_works(member_client, promotion):
     assert "Summer sale" in html
 
 
+@pytest.mark.parametrize(
+    ("discount", "initial"),
+    [
+        (
+            {
+                "type": "PERCENT",
+                "percent_off": 15,
+                "amount_limit": 2000,
+                "effect": "APPLY_TO_ITEMS",
+            },
+            {"discount_type": "PERCENT", "percent_off": 15, "amount_limit": "20.00"},
+        ),
+        # a discount stored without an effect shows the default one, not an empty choice
+        ({"type": "AMOUNT", "amount_off": 500}, {"discount_type": "AMOUNT", "amount_off": "5.00"}),
+    ],
+)
+def test_the_edit_form_starts_from_the_tier_discount(promotion, discount, initial):
+    from apps.campaigns.forms import PromotionTierForm
+
+    tier = PromotionTierFactory(campaign=promotion, discount=discount)
+    form = PromotionTierForm(campaign=promotion, tier=tier)
+    for name, value in initial.items():
+        assert form[name].value() == value
+    assert form["effect"].value() == discount.get("effect", "APPLY_TO_ORDER")
+
+
 def test_adding_a_tier_stores_the_discount_dates_category_and_metadata(
     member_client, project, promotion
 ):
