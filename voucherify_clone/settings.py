@@ -254,6 +254,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django would add a bare "Bad Request: /v1/redemptions" warning for every 4xx: the API
+        # logs its refusals itself (apps.api.errors, with key and request id), and the
+        # dashboard's 404s are not worth a warning. Server errors are still logged here.
+        "django.request": {"level": "ERROR"},
         "pyBarcode": {"level": "WARNING"},  # "Pillow not found": barcodes are SVG only
     },
 }

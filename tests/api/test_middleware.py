@@ -58,3 +58,15 @@ def test_the_wrapped_middleware_are_still_the_same_classes_to_django():
     # hooks are declared only where the original has them (Django registers what it finds)
     assert hasattr(dashboard_middleware.CsrfViewMiddleware, "process_view")
     assert not hasattr(dashboard_middleware.SessionMiddleware, "process_view")
+
+
+def test_an_api_refusal_is_logged_once_with_its_key_and_request_id(api_client, caplog):
+    caplog.set_level("INFO", logger="apps.api.errors")
+    response = api_client.get("/v1/customers/nobody-has-this-id")
+    assert response.status_code == 404
+    body = response.json()
+    records = [r for r in caplog.records if r.name == "apps.api.errors"]
+    assert len(records) == 1
+    line = records[0].getMessage()
+    assert line.startswith("GET /v1/customers/nobody-has-this-id 404 not_found ")
+    assert body["request_id"] in line and body["request_id"] == response["X-Request-Id"]
