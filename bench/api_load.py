@@ -43,7 +43,7 @@ SERVER_LOG = Path(tempfile.gettempdir()) / "vc-api-load-server.log"
 def start_server(workers: int, extra: list[str]) -> subprocess.Popen:
     env = {**os.environ, "CONN_MAX_AGE": "600", "DEBUG": "False", "ALLOWED_HOSTS": "*"}
     env.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
-    # The server's log (a WARNING line per 400 answer: a third of the redemptions are refused)
+    # The server's log (a line per refused request: a third of the redemptions are refused)
     # goes to a file, so that it cannot break the figures' lines on the terminal.
     log = open(SERVER_LOG, "w")  # noqa: SIM115 -- open for the server's lifetime
     print(f"gunicorn's log: {SERVER_LOG}")
