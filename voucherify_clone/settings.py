@@ -114,6 +114,8 @@ TEMPLATES = [
 ]
 
 # Database: SQLite in WAL mode by default, anything django-environ understands otherwise.
+# runs of a query on a connection before the checkout prepares it (apps.core.prepared)
+DATABASE_PREPARE_THRESHOLD = None
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
@@ -132,12 +134,13 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        # Server-side binding lets psycopg prepare a statement the second time a connection
-        # runs it: a checkout's queries are the same every time, and PostgreSQL then skips
-        # planning them (a many-join read plans in milliseconds, runs in a fraction of one).
+        # Server-side binding lets psycopg prepare statements. Connections prepare nothing by
+        # default; the checkout services turn it on for their own queries, which run the second
+        # time on a connection as prepared statements (apps.core.prepared says why not others).
         DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=2
+            server_side_binding=True, prepare_threshold=None
         )
+        DATABASE_PREPARE_THRESHOLD = 2
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
+from apps.core.prepared import prepared_statements
 from apps.engine.validation import APPLICABLE, Result, validate
 
 from . import reads
@@ -71,6 +72,7 @@ def _options(payload: dict) -> tuple[str, str, int]:
     return scenario, sorting, limit
 
 
+@prepared_statements()
 def qualification_check(*, project, payload: dict, now: dt.datetime | None = None) -> Qualification:
     now = now or timezone.now()
     if not isinstance(payload, dict):

@@ -21,6 +21,7 @@ from apps.campaigns.models import TransactionType, Voucher, VoucherTransaction
 from apps.core import events
 from apps.core.errors import ApplicationError
 from apps.core.hooks import customers_changed
+from apps.core.prepared import prepared_statements
 from apps.core.rows import insert_with
 from apps.customers.models import Customer
 from apps.customers.services import customer_resolve
@@ -129,6 +130,7 @@ def _customer(project, payload: dict, *, lock: bool = False) -> tuple[Customer |
     return customer, True
 
 
+@prepared_statements()
 def validation_check(*, project, payload: dict, now: dt.datetime | None = None) -> Validation:
     """Stackable validation. Side effects: the customer upsert, and with `session.type: LOCK`
     one reserved use of each applicable code until the session expires."""
@@ -246,6 +248,7 @@ class _Refused(Exception):
         self.key, self.message, self.details = key, message, details
 
 
+@prepared_statements()
 def redemption_redeem(
     *,
     project,
